@@ -1,0 +1,83 @@
+"""RouteIQ core: decide which LLM deployment should serve a request, and explain why.
+
+``import routeiq_core`` does no I/O: the embedding model, centroids and plugins
+load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_candidates
+from ._dataset import ModelPrice, RoutingDataset
+from ._decision import Alternative, Decision, Signal
+from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
+from ._request import Message, Request, RequestMetadata, parse_request
+from ._strategy import BaseStrategy, Estimate, Query, Strategy, StrategyParams, StrategyTags
+from .errors import (
+    ArtifactError,
+    CandidateError,
+    CentroidError,
+    ConfigError,
+    DatasetError,
+    EmbeddingError,
+    MissingDependencyError,
+    NoCandidatesError,
+    NotFittedError,
+    PluginError,
+    RequestError,
+    RouteIQError,
+    StrategyError,
+    StrategyNotFoundError,
+    UnknownProfileError,
+)
+
+__all__ = [
+    "CAPABILITIES",
+    "DEFAULT_MODEL_SHA256",
+    "TIER_NAMES",
+    "Alternative",
+    "ArtifactError",
+    "BaseStrategy",
+    "Candidate",
+    "CandidateError",
+    "Catalog",
+    "CentroidError",
+    "ConfigError",
+    "DatasetError",
+    "Decision",
+    "Embedder",
+    "EmbeddingError",
+    "Estimate",
+    "Message",
+    "MissingDependencyError",
+    "ModelPrice",
+    "NoCandidatesError",
+    "NotFittedError",
+    "OnnxEmbedder",
+    "PluginError",
+    "Query",
+    "Request",
+    "RequestError",
+    "RequestMetadata",
+    "RouteIQError",
+    "RoutingDataset",
+    "Signal",
+    "Strategy",
+    "StrategyError",
+    "StrategyNotFoundError",
+    "StrategyParams",
+    "StrategyTags",
+    "UnknownProfileError",
+    "default_embedder",
+    "load_candidates",
+    "parse_request",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("routeiq")
+    raise AttributeError(f"module 'routeiq_core' has no attribute {name!r}")

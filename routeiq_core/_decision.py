@@ -1,0 +1,139 @@
+"""The Decision: what was chosen, what else was considered, and why.
+
+Field names are stable: ``to_dict()`` is the JSON contract used by the CLI,
+logs and the LiteLLM adapter. Everything except ``timings_ms`` is deterministic
+for the same input and configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._candidates import TIER_NAMES, Candidate
+
+__all__ = ["Alternative", "Decision", "Signal"]
+
+DECISION_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One pre-classification signal: its value in [0, 1] and its weight in the decision."""
+
+    name: str
+    value: float
+    weight: float
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": round(self.value, 4), "weight": round(self.weight, 4),
+                "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A ranked candidate: its utility ``score``, predicted ``quality`` and estimated ``cost`` (USD)."""
+
+    name: str
+    model: str
+    rank: int
+    score: float
+    quality: float
+    cost: float
+    tier: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "model": self.model, "rank": self.rank, "score": round(self.score, 6),
+                "quality": round(self.quality, 6), "cost_usd": self.cost, "tier": self.tier}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of :meth:`Router.decide`.
+
+    Attributes:
+        candidate: the chosen candidate.
+        ranking: every eligible candidate, best first (``ranking[0]`` is the choice);
+            use it as a fallback order.
+        profile: the profile applied (``auto``, ``eco``, ...).
+        strategy: the strategy that predicted quality (``centroid``, ``knn``, ...).
+        category: the task category, if the strategy classifies, else None.
+        confidence: in [0, 1]: how clearly the top category / top candidate won.
+        complexity: 1 (trivial) .. 5 (expert).
+        signals: pre-classification signals with their weights.
+        reason: one human-readable line.
+        excluded: candidate name -> why it was not eligible (profile, capability, context).
+        timings_ms: per-stage wall time in milliseconds (not deterministic).
+        fallback: True when the strategy failed and the router's fallback chose.
+        warnings: anything the caller should know (e.g. the fallback's cause).
+    """
+
+    candidate: Candidate
+    ranking: tuple[Alternative, ...]
+    profile: str
+    strategy: str
+    category: str | None
+    confidence: float
+    complexity: int
+    signals: tuple[Signal, ...] = ()
+    reason: str = ""
+    excluded: dict[str, str] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    fallback: bool = False
+    warnings: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """The chosen candidate's model string."""
+        return self.candidate.model
+
+    @property
+    def name(self) -> str:
+        """The chosen candidate's name (deployment id)."""
+        return self.candidate.name
+
+    @property
+    def alternatives(self) -> tuple[Alternative, ...]:
+        """The ranked candidates after the chosen one (a fallback order)."""
+        return self.ranking[1:]
+
+    @property
+    def complexity_label(self) -> str:
+        return COMPLEXITY_LABELS.get(self.complexity, str(self.complexity))
+
+    def signal(self, name: str) -> Signal | None:
+        for s in self.signals:
+            if s.name == name:
+                return s
+        return None
+
+    def to_dict(self, *, timings: bool = True) -> dict[str, Any]:
+        """A JSON-serialisable dict with stable field names."""
+        out: dict[str, Any] = {
+            "schema_version": DECISION_SCHEMA_VERSION,
+            "candidate": self.candidate.name,
+            "model": self.candidate.model,
+            "tier": self.candidate.tier,
+            "tier_name": TIER_NAMES.get(self.candidate.tier, str(self.candidate.tier)),
+            "profile": self.profile,
+            "strategy": self.strategy,
+            "category": self.category,
+            "confidence": round(self.confidence, 4),
+            "complexity": self.complexity,
+            "complexity_label": self.complexity_label,
+            "reason": self.reason,
+            "signals": [s.to_dict() for s in self.signals],
+            "ranking": [a.to_dict() for a in self.ranking],
+            "excluded": dict(self.excluded),
+            "fallback": self.fallback,
+            "warnings": list(self.warnings),
+            "details": self.details,
+        }
+        if timings:
+            out["timings_ms"] = {k: round(v, 3) for k, v in self.timings_ms.items()}
+        return out
+
+
+COMPLEXITY_LABELS = {1: "trivial", 2: "simple", 3: "moderate", 4: "complex", 5: "expert"}

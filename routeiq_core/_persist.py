@@ -1,0 +1,158 @@
+"""Artifacts on disk: a JSON manifest plus an ``.npz`` of arrays, never pickle.
+
+Layout of an artifact directory::
+
+    manifest.json   {"format": "routeiq-strategy", "format_version": 1, "strategy": "knn",
+                     "params": {...}, "state": {...JSON values...}, "embedding_model": "<sha256>",
+                     "routeiq_version": "0.1.0", "arrays": ["embeddings_", ...]}
+    arrays.npz      the fitted numpy arrays, read with allow_pickle=False
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import ArtifactError, ArtifactVersionWarning
+
+if TYPE_CHECKING:
+    from ._strategy import BaseStrategy
+
+__all__ = ["FORMAT_VERSION", "load_strategy", "read_artifact", "save_strategy", "write_artifact"]
+
+FORMAT = "routeiq-strategy"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "arrays.npz"
+
+
+def _routeiq_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("routeiq")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, f"{where}[]") for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, f"{where}.{k}") for k, v in value.items()}
+    raise ArtifactError(f"cannot save {where}: {type(value).__name__} is neither JSON nor a numpy array")
+
+
+def write_artifact(path: str | os.PathLike[str], manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``manifest.json`` and ``arrays.npz`` into directory ``path`` (created if needed)."""
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    for key, arr in arrays.items():
+        if np.asarray(arr).dtype == object:
+            raise ArtifactError(f"cannot save array {key!r} of dtype object without pickle")
+    body = dict(manifest)
+    body.setdefault("format", FORMAT)
+    body.setdefault("format_version", FORMAT_VERSION)
+    body.setdefault("routeiq_version", _routeiq_version())
+    body["arrays"] = sorted(arrays)
+    tmp = out / (ARRAYS + ".tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+    os.replace(tmp, out / ARRAYS)
+    (out / MANIFEST).write_text(json.dumps(_jsonable(body, "manifest"), indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def read_artifact(path: str | os.PathLike[str], *, kind: str = FORMAT) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read an artifact directory; refuses other formats and newer format versions."""
+    root = Path(path)
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{root}: no {MANIFEST}; expected a directory written by save() / routeiq train")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{manifest_path}: unreadable manifest: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != kind:
+        raise ArtifactError(f"{manifest_path}: expected format {kind!r}, got {manifest.get('format')!r}")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{manifest_path}: format_version {version!r} is not supported (this RouteIQ reads "
+            f"{FORMAT_VERSION}); retrain with this version or install the RouteIQ that wrote it"
+        )
+    written_by = str(manifest.get("routeiq_version", ""))
+    current = _routeiq_version()
+    if written_by.split(".")[:2] != current.split(".")[:2]:
+        warnings.warn(
+            f"{root}: written by RouteIQ {written_by}, loading with {current}",
+            ArtifactVersionWarning,
+            stacklevel=3,
+        )
+    arrays: dict[str, np.ndarray] = {}
+    names = manifest.get("arrays", [])
+    if names:
+        try:
+            with np.load(root / ARRAYS, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(f"{root / ARRAYS}: unreadable arrays: {exc}") from None
+        missing = set(names) - set(arrays)
+        if missing:
+            raise ArtifactError(f"{root / ARRAYS}: missing arrays {sorted(missing)}")
+    return manifest, arrays
+
+
+def save_strategy(strategy: BaseStrategy, path: str | os.PathLike[str]) -> Path:
+    strategy.check_fitted()
+    arrays, state = strategy.get_state()
+    manifest = {
+        "strategy": strategy.name,
+        "class": f"{type(strategy).__module__}:{type(strategy).__qualname__}",
+        "params": strategy.params.model_dump(mode="json"),
+        "state": state,
+        "embedding_model": state.get("embedding_model_"),
+    }
+    return write_artifact(path, manifest, arrays)
+
+
+def load_strategy(
+    path: str | os.PathLike[str],
+    *,
+    expected: type[BaseStrategy] | None = None,
+    embedding_model: str | None = None,
+) -> BaseStrategy:
+    """Rebuild a strategy from an artifact directory.
+
+    The class is ``expected`` if given, else looked up by the manifest's strategy
+    name in the default registry (never imported from a path in the file).
+    ``embedding_model`` (a sha256), if given, must match the artifact's.
+    """
+    manifest, arrays = read_artifact(path)
+    name = manifest.get("strategy")
+    if expected is None:
+        from ._registry import default_registry
+
+        cls = default_registry().get(str(name))
+    else:
+        cls = expected
+        if cls.name and name != cls.name:
+            raise ArtifactError(f"{path}: artifact is for strategy {name!r}, not {cls.name!r}")
+    saved_model = manifest.get("embedding_model")
+    if embedding_model is not None and saved_model is not None and saved_model != embedding_model:
+        raise ArtifactError(
+            f"{path}: trained with embedding model {saved_model[:12]}…, but the router uses "
+            f"{embedding_model[:12]}…; retrain with the current model or point ROUTEIQ_EMBEDDING_MODEL "
+            "at the model it was trained with"
+        )
+    strategy = cls(manifest.get("params") or {})
+    strategy.set_state(arrays, manifest.get("state") or {})
+    return strategy

@@ -1,0 +1,132 @@
+"""Exceptions and warnings raised by RouteIQ.
+
+Everything RouteIQ raises on purpose derives from :class:`RouteIQError`, so one
+``except RouteIQError`` catches it all. The tree::
+
+    RouteIQError
+    ├── ConfigError            bad router / strategy / profile configuration      (ValueError)
+    │   └── UnknownProfileError   a profile name that does not exist
+    ├── RequestError           a malformed request: prompt, messages, tools, metadata (ValueError)
+    ├── CandidateError         a malformed candidate or catalog                     (ValueError)
+    ├── NoCandidatesError      nothing left to choose from                          (ValueError)
+    ├── EmbeddingError         the embedding model or tokenizer is missing/corrupt
+    ├── CentroidError          the shipped or user centroid file is missing/corrupt
+    ├── DatasetError           malformed training / evaluation data                 (ValueError)
+    ├── NotFittedError         a strategy used before ``fit``                        (ValueError)
+    ├── StrategyError          a strategy failed while deciding
+    ├── StrategyNotFoundError  no strategy registered under that name              (LookupError)
+    ├── PluginError            a plugin failed to load (strict mode only)
+    ├── ArtifactError          a saved artifact cannot be read / is incompatible
+    └── MissingDependencyError an optional extra is not installed                  (ImportError)
+
+    RouteIQWarning (UserWarning)
+    ├── PluginLoadWarning      a plugin failed to load and was skipped
+    ├── FallbackWarning        a strategy failed and the router used its fallback
+    └── ArtifactVersionWarning an artifact from another minor version was loaded
+
+Messages say what was expected, what arrived, and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactVersionWarning",
+    "CandidateError",
+    "CentroidError",
+    "ConfigError",
+    "DatasetError",
+    "EmbeddingError",
+    "FallbackWarning",
+    "MissingDependencyError",
+    "NoCandidatesError",
+    "NotFittedError",
+    "PluginError",
+    "PluginLoadWarning",
+    "RequestError",
+    "RouteIQError",
+    "RouteIQWarning",
+    "StrategyError",
+    "StrategyNotFoundError",
+    "UnknownProfileError",
+]
+
+
+class RouteIQError(Exception):
+    """Base class: catch this for anything RouteIQ raises on purpose."""
+
+
+class ConfigError(RouteIQError, ValueError):
+    """Invalid configuration of a router, strategy or profile."""
+
+
+class UnknownProfileError(ConfigError):
+    """A profile name that is neither built in nor configured."""
+
+
+class RequestError(RouteIQError, ValueError):
+    """A malformed request. ``field`` names the offending part (e.g. ``messages[2].role``)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class CandidateError(RouteIQError, ValueError):
+    """A malformed candidate definition or catalog file."""
+
+
+class NoCandidatesError(RouteIQError, ValueError):
+    """No candidate is left to choose from (none given, or all filtered out)."""
+
+
+class EmbeddingError(RouteIQError):
+    """The embedding model or tokenizer is missing, tampered with or unusable."""
+
+
+class CentroidError(RouteIQError):
+    """A centroid file is missing, corrupt, or built for another embedding model."""
+
+
+class DatasetError(RouteIQError, ValueError):
+    """Malformed training or evaluation data."""
+
+
+class NotFittedError(RouteIQError, ValueError):
+    """A strategy that needs training was used before ``fit`` or ``load``."""
+
+
+class StrategyError(RouteIQError):
+    """A strategy failed while deciding."""
+
+
+class StrategyNotFoundError(RouteIQError, LookupError):
+    """No strategy is registered under the requested name."""
+
+
+class PluginError(RouteIQError):
+    """A plugin failed to load (raised only in strict mode, otherwise a warning)."""
+
+
+class ArtifactError(RouteIQError):
+    """A saved artifact cannot be read, or was built with an incompatible model/format."""
+
+
+class MissingDependencyError(RouteIQError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+class RouteIQWarning(UserWarning):
+    """Base class of RouteIQ's warnings."""
+
+
+class PluginLoadWarning(RouteIQWarning):
+    """A plugin failed to load and was skipped; the others keep working."""
+
+
+class FallbackWarning(RouteIQWarning):
+    """A strategy or plugin failed during a decision; the router used its fallback."""
+
+
+class ArtifactVersionWarning(RouteIQWarning):
+    """An artifact written by another (compatible) RouteIQ version was loaded."""

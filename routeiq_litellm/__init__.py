@@ -1,0 +1,1 @@
+"""RouteIQ inside LiteLLM: a CustomRoutingStrategyBase adapter, proxy plugins, and client adapters."""
