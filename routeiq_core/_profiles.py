@@ -1,0 +1,157 @@
+"""Profiles: how predicted quality and cost become a choice.
+
+Every profile is the same rule with different settings, so every strategy is
+cost-aware in the same way::
+
+    utility(c) = quality(c) - cost_weight * cost(c) / max cost among the eligible candidates
+
+The highest utility wins; ties go to higher quality, then lower cost, then name.
+``cost_weight`` is the willingness-to-pay knob: 0 buys the best predicted quality
+whatever it costs, 1 gives up one full quality point to move from the most
+expensive candidate to a free one. Filters (free only, required capabilities,
+minimum tier) are applied before the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._candidates import CAPABILITIES, Candidate
+from .errors import ConfigError, UnknownProfileError
+
+__all__ = ["BUILTIN_PROFILES", "Profile", "rank_indices", "resolve_profile", "utilities"]
+
+
+class Profile(BaseModel):
+    """A named routing policy. Define your own in ``Router(profiles={...})``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    cost_weight: float = Field(ge=0.0, allow_inf_nan=False)
+    free_only: bool = False
+    require: frozenset[str] = frozenset()
+    min_tier: int = Field(0, ge=0, le=5)
+    description: str = ""
+
+    def model_post_init(self, __context: Any) -> None:
+        unknown = set(self.require) - CAPABILITIES
+        if unknown:
+            raise ValueError(f"unknown capabilities {sorted(unknown)}; expected some of {sorted(CAPABILITIES)}")
+
+    def admits(self, candidate: Candidate) -> str | None:
+        """None if the candidate is eligible under this profile, else the reason it is not."""
+        if self.free_only and not candidate.is_free:
+            return f"profile {self.name!r} admits only free candidates"
+        missing = self.require - candidate.capabilities
+        if missing:
+            return f"profile {self.name!r} requires {', '.join(sorted(missing))}"
+        if candidate.tier < self.min_tier:
+            return f"profile {self.name!r} requires tier >= {self.min_tier}"
+        return None
+
+
+BUILTIN_PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            name="auto",
+            cost_weight=0.25,
+            description="Balanced: the classifier's predicted quality, traded against cost at a moderate rate.",
+        ),
+        Profile(
+            name="eco",
+            cost_weight=1.0,
+            description="Cheapest adequate: cost weighs as much as the whole quality scale.",
+        ),
+        Profile(
+            name="premium",
+            cost_weight=0.0,
+            description="Strongest: the highest predicted quality, cost only breaks ties.",
+        ),
+        Profile(
+            name="free",
+            cost_weight=0.25,
+            free_only=True,
+            description="Only zero-cost candidates (local or free tiers), then as auto.",
+        ),
+        Profile(
+            name="reasoning",
+            cost_weight=0.1,
+            require=frozenset({"reasoning"}),
+            description="Only reasoning-capable candidates, quality first.",
+        ),
+    )
+}
+
+
+def resolve_profile(name: str, profiles: Mapping[str, Profile]) -> Profile:
+    try:
+        return profiles[name]
+    except KeyError:
+        raise UnknownProfileError(
+            f"unknown profile {name!r}; expected one of {sorted(profiles)} "
+            "(define more with Router(profiles={...}))"
+        ) from None
+
+
+def make_profiles(custom: Mapping[str, Profile | Mapping[str, Any]] | None) -> dict[str, Profile]:
+    """Built-in profiles, overridden or extended by ``custom``."""
+    out = dict(BUILTIN_PROFILES)
+    for name, value in (custom or {}).items():
+        if isinstance(value, Profile):
+            profile = value
+        elif isinstance(value, Mapping):
+            try:
+                profile = Profile(**{"name": name, **value})
+            except (ValidationError, ValueError) as exc:
+                raise ConfigError(f"profiles[{name!r}]: {exc}") from None
+        else:
+            raise ConfigError(f"profiles[{name!r}]: expected a Profile or a dict, got {type(value).__name__}")
+        if profile.name != name:
+            raise ConfigError(f"profiles[{name!r}]: the key and the profile's name ({profile.name!r}) differ")
+        out[name] = profile
+    return out
+
+
+def utilities(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np.ndarray:
+    """The utility rule on arrays: ``quality - cost_weight * cost / max(cost)`` along the last axis."""
+    quality = np.asarray(quality, dtype=np.float64)
+    cost = np.asarray(cost, dtype=np.float64)
+    top = cost.max(axis=-1, keepdims=True)
+    scale = np.where(top > 0, top, 1.0)
+    return quality - cost_weight * cost / scale
+
+
+def rank_indices(
+    quality: Sequence[float] | np.ndarray,
+    cost: Sequence[float] | np.ndarray,
+    cost_weight: float,
+    names: Sequence[str] | None = None,
+) -> tuple[list[int], np.ndarray]:
+    """Candidate indices best first, and their utilities (deterministic tie-breaking)."""
+    q = np.asarray(quality, dtype=np.float64)
+    c = np.asarray(cost, dtype=np.float64)
+    u = utilities(q, c, cost_weight)
+    keys = names if names is not None else [""] * len(q)
+    # Round so that float noise never flips a tie; then quality, cost, name.
+    order = sorted(range(len(q)), key=lambda i: (-round(float(u[i]), 9), -round(float(q[i]), 9), c[i], keys[i]))
+    return order, u
+
+
+def select_many(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np.ndarray:
+    """Vectorised choice for evaluation: (n, m) quality and cost -> (n,) chosen column.
+
+    Same rule as :func:`rank_indices` up to exact ties (which go to lower cost here too).
+    """
+    u = np.round(utilities(quality, cost, cost_weight), 9)
+    best = u.max(axis=1, keepdims=True)
+    tied = u >= best
+    q = np.where(tied, np.round(np.asarray(quality, dtype=np.float64), 9), -np.inf)
+    tied &= q >= q.max(axis=1, keepdims=True)
+    masked_cost = np.where(tied, cost, np.inf)
+    return masked_cost.argmin(axis=1)
