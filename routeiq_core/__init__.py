@@ -12,8 +12,10 @@ from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_cand
 from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
+from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
 from ._request import Message, Request, RequestMetadata, parse_request
 from ._strategy import BaseStrategy, Estimate, Query, Strategy, StrategyParams, StrategyTags
+from .hookspecs import hookimpl
 from .errors import (
     ArtifactError,
     CandidateError,
@@ -56,6 +58,7 @@ __all__ = [
     "NotFittedError",
     "OnnxEmbedder",
     "PluginError",
+    "PluginInfo",
     "Query",
     "Request",
     "RequestError",
@@ -65,11 +68,15 @@ __all__ = [
     "Signal",
     "Strategy",
     "StrategyError",
+    "StrategyInfo",
     "StrategyNotFoundError",
     "StrategyParams",
+    "StrategyRegistry",
     "StrategyTags",
     "UnknownProfileError",
     "default_embedder",
+    "default_registry",
+    "hookimpl",
     "load_candidates",
     "parse_request",
 ]
