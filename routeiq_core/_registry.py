@@ -316,11 +316,14 @@ class StrategyRegistry:
     def _fail(self, info: PluginInfo, stage: str, exc: BaseException) -> None:
         info.status = "failed"
         info.error = f"{type(exc).__name__}: {exc}"
-        kept = f" (strategies registered before the error stay: {', '.join(info.strategies)})" if info.strategies else ""
+        kept = (
+            f"only the strategies it registered before the error are available ({', '.join(info.strategies)})"
+            if info.strategies else "its strategies are unavailable"
+        )
         message = (
             f"RouteIQ plugin {info.name!r} from distribution {info.distribution} {info.version} "
-            f"failed to {stage}: {info.error}; its strategies are unavailable{kept}, the other "
-            f"plugins still work. Fix or uninstall it, leave it out of {ENV_LOAD_PLUGINS}, or set "
+            f"failed to {stage}: {info.error}; {kept}; the other plugins "
+            f"still work. Fix or uninstall it, leave it out of {ENV_LOAD_PLUGINS}, or set "
             f"{ENV_STRICT_PLUGINS}=1 to make this an error"
         )
         if self._strict:

@@ -1,0 +1,119 @@
+"""``routeiq train``: fit a strategy on a routing data set and save it as an artifact.
+
+The artifact (``manifest.json`` + ``arrays.npz``, no pickle) records the strategy,
+its parameters and the embedding model; ``Router.from_artifact(DIR)`` loads it and
+refuses one trained with another embedding model or artifact format version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "train",
+        help="train a strategy on a routing data set and save the artifact",
+        description="Load a routing data set (any format 'routeiq eval' reads), embed its prompts "
+        "(disk cache; a progress bar shows new embeddings), fit the strategy and write an artifact "
+        "directory for Router.from_artifact(DIR).",
+    )
+    parser.add_argument("--strategy", required=True, help="registered strategy name (see 'routeiq strategies list')")
+    parser.add_argument("--data", required=True, type=Path, help="data file or folder")
+    parser.add_argument("--format", default=None,
+                        help="data format (canonical, routerbench, llmrouter, routellm-mmlu, routellm-csv, "
+                        "mt-bench); default: detected")
+    parser.add_argument("--out", required=True, type=Path, help="artifact directory to write")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a strategy hyper-parameter (VALUE is read as JSON when it parses, else as text); "
+                        "repeatable")
+    parser.add_argument("--prices", help="model price table (JSON) for data without per-prompt costs")
+    parser.add_argument("--models", help="comma-separated model columns to keep (default: all)")
+    parser.add_argument("--limit", type=int, help="train on a seeded random sample of this many prompts")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
+    parser.add_argument("--embedder", default="default", help="registered embedder name (default: the shipped model)")
+    parser.add_argument("--cache-dir", type=Path, help="embedding cache (default $ROUTEIQ_CACHE_DIR or ~/.cache/routeiq)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=_run)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["k=5", "metric=cosine"]`` -> ``{"k": 5, "metric": "cosine"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. --param k=10")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def _log(args: argparse.Namespace, message: str) -> None:
+    if not args.json:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .._embedding_cache import embed_dataset
+    from ..datasets import load_dataset
+    from .plugins import loaded_registry
+
+    registry = loaded_registry()
+    # Fail on a bad name or bad parameters before reading any data.
+    strategy = registry.create(args.strategy, parse_params(args.param))
+    if args.limit is not None and args.limit < 2:
+        raise ConfigError(f"--limit must be at least 2, got {args.limit}")
+
+    t0 = time.perf_counter()
+    dataset = load_dataset(args.data, args.format, prices=args.prices)
+    if args.models:
+        dataset = dataset.select_models([m.strip() for m in args.models.split(",") if m.strip()])
+    if args.limit is not None and args.limit < len(dataset):
+        pick = np.random.default_rng(args.seed).choice(len(dataset), size=args.limit, replace=False)
+        dataset = dataset.subset(np.sort(pick))
+    t_load = time.perf_counter() - t0
+    _log(args, f"loaded {len(dataset)} prompts x {dataset.n_models} models from {args.data} ({t_load:.1f} s)")
+
+    t1 = time.perf_counter()
+    if strategy.tags.needs_embedding:
+        embedder = registry.create_embedder(args.embedder)
+        dataset = embed_dataset(dataset, embedder, args.cache_dir, progress=not args.no_progress and not args.json)
+    t_embed = time.perf_counter() - t1
+
+    _log(args, f"fitting {strategy!r} ...")
+    t2 = time.perf_counter()
+    strategy.fit(dataset)
+    t_fit = time.perf_counter() - t2
+    strategy.save(args.out)
+
+    summary = {
+        "strategy": strategy.name,
+        "params": strategy.params.model_dump(mode="json"),
+        "data": str(args.data),
+        "prompts": len(dataset),
+        "models": list(dataset.models),
+        "embedding_model": getattr(strategy, "embedding_model_", None),
+        "out": str(args.out),
+        "seconds": {"load": round(t_load, 3), "embed": round(t_embed, 3), "fit": round(t_fit, 3)},
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"trained {strategy.name!r} on {len(dataset)} prompts x {dataset.n_models} models "
+              f"(embed {t_embed:.1f} s, fit {t_fit:.1f} s) -> {args.out}\n"
+              f"use it with: Router.from_artifact({str(args.out)!r})")
+    return 0
