@@ -1,0 +1,236 @@
+"""On-disk embedding cache, so that evaluating or training twice embeds once.
+
+Layout: ``<cache_dir>/embeddings/<embedding model sha256>/shard-*.npz``. Each shard
+holds ``keys`` (fixed-width unicode, the sha256 of each text) and ``vectors``
+(float32, one row per key) and is read with ``allow_pickle=False``. Shards are
+append-only: new vectors go to a new shard written under a temporary name and
+renamed into place, so concurrent writers never see or leave a half-written
+file. A corrupt or foreign shard is skipped with a warning (its texts are simply
+embedded again).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._embedding import Embedder, text_key
+from .errors import EmbeddingError, RouteIQWarning
+
+if TYPE_CHECKING:
+    from ._dataset import RoutingDataset
+
+__all__ = ["EmbeddingCache", "default_cache_dir", "embed_dataset", "embed_texts"]
+
+ENV_CACHE_DIR = "ROUTEIQ_CACHE_DIR"
+KEY_DTYPE = "<U64"  # a sha256 hex digest
+#: New vectors are written to a shard every this many texts (an interrupted run keeps its work).
+FLUSH_EVERY = 512
+#: Texts per embed_many call (granularity of the progress bar).
+CHUNK = 32
+
+
+def default_cache_dir() -> Path:
+    """``$ROUTEIQ_CACHE_DIR`` or ``~/.cache/routeiq``."""
+    env = os.environ.get(ENV_CACHE_DIR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "routeiq"
+
+
+class EmbeddingCache:
+    """Vectors by text sha256 for one embedding model (append-only ``.npz`` shards)."""
+
+    def __init__(self, cache_dir: str | os.PathLike[str] | None, model_id: str, dim: int) -> None:
+        if not model_id or any(ch in model_id for ch in "/\\") or model_id.startswith("."):
+            raise EmbeddingError(f"embedding cache: model id {model_id!r} cannot name a folder")
+        root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.directory = root / "embeddings" / model_id
+        self.model_id = model_id
+        self.dim = int(dim)
+        self._vectors: dict[str, np.ndarray] = {}
+        self._seen_shards: set[str] = set()
+
+    # ------------------------------------------------------------------ reading
+    def refresh(self) -> None:
+        """Read shards written since the last refresh (by this or another process)."""
+        if not self.directory.is_dir():
+            return
+        for shard in sorted(self.directory.glob("shard-*.npz")):
+            if shard.name in self._seen_shards:
+                continue
+            self._seen_shards.add(shard.name)
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                warnings.warn(f"embedding cache: skipping unreadable shard {shard}: {exc}", RouteIQWarning, stacklevel=2)
+                continue
+            if (keys.dtype.kind != "U" or vectors.dtype != np.float32 or vectors.ndim != 2
+                    or vectors.shape != (len(keys), self.dim)):
+                warnings.warn(
+                    f"embedding cache: skipping shard {shard}: expected keys (n,) unicode and float32 "
+                    f"vectors (n, {self.dim}), got {keys.dtype} {keys.shape} / {vectors.dtype} {vectors.shape}",
+                    RouteIQWarning,
+                    stacklevel=2,
+                )
+                continue
+            for key, vec in zip(keys.tolist(), vectors):
+                self._vectors[key] = vec
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._vectors
+
+    def get(self, key: str) -> np.ndarray | None:
+        return self._vectors.get(key)
+
+    # ------------------------------------------------------------------ writing
+    def add(self, keys: Sequence[str], vectors: np.ndarray) -> Path | None:
+        """Store vectors under their keys in a new shard (atomic rename); returns the shard path."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(keys), self.dim):
+            raise EmbeddingError(
+                f"embedding cache: expected vectors of shape ({len(keys)}, {self.dim}), got {vectors.shape}"
+            )
+        if not len(keys):
+            return None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"shard-{uuid.uuid4().hex}.npz"
+        final = self.directory / name
+        tmp = self.directory / f".{name}.{os.getpid()}.tmp.npz"
+        try:
+            with tmp.open("wb") as fh:
+                np.savez(fh, keys=np.asarray(list(keys), dtype=KEY_DTYPE), vectors=vectors)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._seen_shards.add(name)
+        for key, vec in zip(keys, vectors):
+            self._vectors[key] = vec
+        return final
+
+
+def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
+    if not enabled or total == 0:
+        return nullcontext(None)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the 'progress' extra is not installed
+        return nullcontext(None)
+    return tqdm(total=total, desc=desc, unit="text", leave=False)
+
+
+def embed_texts(
+    texts: Sequence[str],
+    embedder: Embedder | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    *,
+    cache: EmbeddingCache | None = None,
+) -> tuple[np.ndarray, str]:
+    """``(n, dim)`` float32 embeddings of ``texts`` and the embedder's model id, via the disk cache."""
+    if embedder is None:
+        from ._embedding import default_embedder
+
+        embedder = default_embedder()
+    model_id = embedder.model_id
+    dim = int(embedder.dim)
+    if cache is None:
+        cache = EmbeddingCache(cache_dir, model_id, dim)
+    cache.refresh()
+    keys = [text_key(t) for t in texts]
+    missing: dict[str, str] = {}
+    for key, text in zip(keys, texts):
+        if key not in cache and key not in missing:
+            missing[key] = text
+    if missing:
+        _embed_missing(list(missing.items()), embedder, cache, progress, dim)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        vec = cache.get(key)
+        if vec is None:  # pragma: no cover - _embed_missing stores every key or raises
+            raise EmbeddingError("embedding cache lost a vector it just stored")
+        out[i] = vec
+    return out, model_id
+
+
+def _embed_missing(
+    items: list[tuple[str, str]], embedder: Embedder, cache: EmbeddingCache, progress: bool, dim: int
+) -> None:
+    pending_keys: list[str] = []
+    pending_vecs: list[np.ndarray] = []
+
+    def flush() -> None:
+        if pending_keys:
+            cache.add(pending_keys, np.vstack(pending_vecs))
+            pending_keys.clear()
+            pending_vecs.clear()
+
+    with _progress_bar(len(items), progress, "embedding") as bar:
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            vectors = np.asarray(embedder.embed_many([text for _, text in chunk]), dtype=np.float32)
+            if vectors.shape != (len(chunk), dim):
+                raise EmbeddingError(
+                    f"embedder returned shape {vectors.shape} for {len(chunk)} texts; expected ({len(chunk)}, {dim})"
+                )
+            pending_keys.extend(key for key, _ in chunk)
+            pending_vecs.append(vectors)
+            if len(pending_keys) >= FLUSH_EVERY:
+                flush()
+            if bar is not None:
+                bar.update(len(chunk))
+        flush()
+
+
+def embed_dataset(
+    dataset: RoutingDataset,
+    embedder: Embedder | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> RoutingDataset:
+    """The data set with prompt embeddings, taken from the disk cache where present.
+
+    The cache lives at ``cache_dir`` (default ``$ROUTEIQ_CACHE_DIR`` or
+    ``~/.cache/routeiq``) under ``embeddings/<model sha256>/``; a second call on
+    the same prompts does not run the model.
+    """
+    if embedder is None:
+        from ._embedding import default_embedder
+
+        embedder = default_embedder()
+    if dataset.embeddings is not None and dataset.embedding_model == embedder.model_id:
+        return dataset
+    vectors, model_id = embed_texts(dataset.prompts, embedder, cache_dir, progress)
+    return dataset.with_embeddings(vectors, model_id)
+
+
+def warm(paths: Iterable[str | os.PathLike[str]], cache_dir: str | os.PathLike[str] | None = None,
+         log: Callable[[str], None] = print) -> None:
+    """Embed every prompt of the given data files into the cache (``python -m routeiq_core._embedding_cache``)."""
+    import time
+
+    from .datasets import load_dataset
+
+    for path in paths:
+        t0 = time.perf_counter()
+        ds = load_dataset(path)
+        embed_dataset(ds, cache_dir=cache_dir, progress=True)
+        log(f"{path}: {len(ds)} prompts embedded/cached in {time.perf_counter() - t0:.1f}s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    warm(sys.argv[1:])
