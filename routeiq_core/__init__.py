@@ -13,7 +13,9 @@ from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
 from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
+from ._profiles import BUILTIN_PROFILES, Profile
 from ._request import Message, Request, RequestMetadata, parse_request
+from ._router import Router
 from ._strategy import BaseStrategy, Estimate, Query, Strategy, StrategyParams, StrategyTags
 from .hookspecs import hookimpl
 from .errors import (
@@ -35,6 +37,7 @@ from .errors import (
 )
 
 __all__ = [
+    "BUILTIN_PROFILES",
     "CAPABILITIES",
     "DEFAULT_MODEL_SHA256",
     "TIER_NAMES",
@@ -58,12 +61,14 @@ __all__ = [
     "NotFittedError",
     "OnnxEmbedder",
     "PluginError",
+    "Profile",
     "PluginInfo",
     "Query",
     "Request",
     "RequestError",
     "RequestMetadata",
     "RouteIQError",
+    "Router",
     "RoutingDataset",
     "Signal",
     "Strategy",

@@ -8,9 +8,12 @@ for the same input and configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._candidates import TIER_NAMES, Candidate
+
+if TYPE_CHECKING:
+    from ._strategy import Query
 
 __all__ = ["Alternative", "Decision", "Signal"]
 
@@ -67,6 +70,7 @@ class Decision:
         timings_ms: per-stage wall time in milliseconds (not deterministic).
         fallback: True when the strategy failed and the router's fallback chose.
         warnings: anything the caller should know (e.g. the fallback's cause).
+        details: the strategy's own explanation (e.g. required tier, neighbours).
     """
 
     candidate: Candidate
@@ -83,6 +87,8 @@ class Decision:
     fallback: bool = False
     warnings: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    #: The strategy input (embedding, category, features); kept for feedback, not serialised.
+    query: Query | None = field(default=None, repr=False, compare=False)
 
     @property
     def model(self) -> str:

@@ -3,13 +3,18 @@
 Every profile is the same rule with different settings, so every strategy is
 cost-aware in the same way::
 
-    utility(c) = quality(c) - cost_weight * cost(c) / max cost among the eligible candidates
+    utility(c) = quality(c) - cost_weight * relative_cost(c)
+    relative_cost(c) = log(1 + cost(c) / c_min) / log(1 + c_max / c_min)
 
-The highest utility wins; ties go to higher quality, then lower cost, then name.
-``cost_weight`` is the willingness-to-pay knob: 0 buys the best predicted quality
-whatever it costs, 1 gives up one full quality point to move from the most
-expensive candidate to a free one. Filters (free only, required capabilities,
-minimum tier) are applied before the rule.
+where ``c_min`` and ``c_max`` are the smallest positive and the largest cost
+among the eligible candidates (a free candidate has relative cost 0, the most
+expensive 1). Costs are compared on a log scale because model prices span three
+orders of magnitude: on a linear scale one very expensive model would make all
+others look free. The highest utility wins; ties go to higher quality, then
+lower cost, then name. ``cost_weight`` is the willingness-to-pay knob: 0 buys
+the best predicted quality whatever it costs; 0.5 gives up half a quality point
+to go from the most expensive candidate to a free one. Filters (free only,
+required capabilities, minimum tier) are applied before the rule.
 """
 
 from __future__ import annotations
@@ -60,13 +65,13 @@ BUILTIN_PROFILES: dict[str, Profile] = {
     for p in (
         Profile(
             name="auto",
-            cost_weight=0.25,
+            cost_weight=0.15,
             description="Balanced: the classifier's predicted quality, traded against cost at a moderate rate.",
         ),
         Profile(
             name="eco",
-            cost_weight=1.0,
-            description="Cheapest adequate: cost weighs as much as the whole quality scale.",
+            cost_weight=0.5,
+            description="Cheapest adequate: half a quality point separates the most expensive candidate from a free one.",
         ),
         Profile(
             name="premium",
@@ -75,7 +80,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         ),
         Profile(
             name="free",
-            cost_weight=0.25,
+            cost_weight=0.15,
             free_only=True,
             description="Only zero-cost candidates (local or free tiers), then as auto.",
         ),
@@ -118,13 +123,20 @@ def make_profiles(custom: Mapping[str, Profile | Mapping[str, Any]] | None) -> d
     return out
 
 
+def relative_costs(cost: np.ndarray) -> np.ndarray:
+    """Costs mapped to [0, 1] on a log scale along the last axis (0 = free, 1 = most expensive)."""
+    cost = np.maximum(np.asarray(cost, dtype=np.float64), 0.0)
+    positive = np.where(cost > 0, cost, np.inf)
+    c_min = positive.min(axis=-1, keepdims=True)
+    c_min = np.where(np.isfinite(c_min), c_min, 1.0)
+    c_max = cost.max(axis=-1, keepdims=True)
+    denom = np.log1p(c_max / c_min)
+    return np.where(denom > 0, np.log1p(cost / c_min) / np.where(denom > 0, denom, 1.0), 0.0)
+
+
 def utilities(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np.ndarray:
-    """The utility rule on arrays: ``quality - cost_weight * cost / max(cost)`` along the last axis."""
-    quality = np.asarray(quality, dtype=np.float64)
-    cost = np.asarray(cost, dtype=np.float64)
-    top = cost.max(axis=-1, keepdims=True)
-    scale = np.where(top > 0, top, 1.0)
-    return quality - cost_weight * cost / scale
+    """The utility rule on arrays: ``quality - cost_weight * relative_cost`` along the last axis."""
+    return np.asarray(quality, dtype=np.float64) - cost_weight * relative_costs(cost)
 
 
 def rank_indices(

@@ -24,6 +24,7 @@ from ._candidates import Candidate
 from .errors import ConfigError, DatasetError, NoCandidatesError, NotFittedError
 
 if TYPE_CHECKING:
+    from ._centroids import Classification
     from ._dataset import RoutingDataset
     from ._request import Request
 
@@ -48,14 +49,20 @@ class Query:
         embedding: (dim,) float32 L2-normalised embedding of ``text``, or None
             when the strategy declares ``needs_embedding=False``.
         request: the full normalised request (messages, tools, metadata), if any.
-        features: pre-classification signals by name (e.g. ``agentic``,
-            ``reasoning``, ``complexity``), each a float.
+        features: pre-classification signals by name (``agentic``, ``reasoning``,
+            ``complexity`` (level 1..5), ``complexity_score``, ``difficulty``), each a float.
+        classification: the centroid classifier's category for ``text``, if computed.
     """
 
     text: str
     embedding: np.ndarray | None = None
     request: Request | None = None
     features: Mapping[str, float] = field(default_factory=dict)
+    classification: Classification | None = None
+
+    @property
+    def category(self) -> str | None:
+        return self.classification.category if self.classification is not None else None
 
     @property
     def user(self) -> str | None:
