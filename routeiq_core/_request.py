@@ -25,6 +25,8 @@ FILE_PART_TYPES = frozenset({"file", "input_file"})
 # Anything else (e.g. "refusal", "thinking") is kept as unknown and ignored for routing.
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Content parts may wrap parts (e.g. a tool result holding text); deeper nesting is refused.
+MAX_CONTENT_DEPTH = 16
 
 
 def clean_text(text: str) -> str:
@@ -109,8 +111,13 @@ class Request:
 # --------------------------------------------------------------------------- parsing
 
 
-def _parse_content(content: object, where: str) -> tuple[str, int, int, int]:
+def _parse_content(content: object, where: str, depth: int = 0) -> tuple[str, int, int, int]:
     """Return (text, images, audio, files) of an OpenAI ``content`` value."""
+    if depth > MAX_CONTENT_DEPTH:
+        raise RequestError(
+            f"{where}: content parts nested more than {MAX_CONTENT_DEPTH} levels deep; flatten the content",
+            field=where,
+        )
     if content is None:
         return "", 0, 0, 0
     if isinstance(content, str):
@@ -158,7 +165,7 @@ def _parse_content(content: object, where: str) -> tuple[str, int, int, int]:
             # Unknown or future part types (refusal, thinking, ...) carry nothing we route on.
             nested = part.get("content")
             if isinstance(nested, (list, tuple, str)):
-                text, i2, a2, f2 = _parse_content(nested, f"{part_where}.content")
+                text, i2, a2, f2 = _parse_content(nested, f"{part_where}.content", depth + 1)
                 texts.append(text)
                 images, audio, files = images + i2, audio + a2, files + f2
         else:
