@@ -29,7 +29,14 @@ from ._profiles import Profile, make_profiles, rank_indices, resolve_profile
 from ._request import Request, parse_request
 from ._signals import TextSignals, analyse, complexity_level, complexity_score
 from ._strategy import BaseStrategy, Estimate, Query, Strategy
-from .errors import CentroidError, ConfigError, FallbackWarning, NoCandidatesError
+from .errors import (
+    CentroidError,
+    ConfigError,
+    FallbackWarning,
+    NoCandidatesError,
+    RequestError,
+    UnknownProfileError,
+)
 
 __all__ = ["Router"]
 
@@ -180,6 +187,10 @@ class Router:
 
     # ------------------------------------------------------------------ the pipeline
     def _profile_for(self, request: Request, explicit: str | None) -> Profile:
+        if explicit is not None and not isinstance(explicit, str):
+            raise UnknownProfileError(
+                f"profile: expected a profile name such as 'auto', got {type(explicit).__name__}"
+            )
         meta = request.metadata
         name = explicit or meta.profile
         if name is None and meta.key_alias is not None:
@@ -284,6 +295,7 @@ class Router:
         profile: str | None, exclude: Collection[str],
     ) -> _Prepared:
         t0 = time.perf_counter()
+        exclude = _exclude_names(exclude)
         request = parse_request(prompt, messages=messages, tools=tools, functions=functions, metadata=metadata)
         chosen_profile = self._profile_for(request, profile)
         t1 = time.perf_counter()
@@ -469,6 +481,22 @@ class Router:
         if decision.query is None:
             raise ConfigError("this decision carries no query (it was not made by a Router)")
         update(decision.query, decision.candidate, float(quality))
+
+
+def _exclude_names(exclude: Any) -> frozenset[str]:
+    """``exclude`` as a set of names; a bare string is one name (not its characters or substrings)."""
+    if exclude is None:
+        return frozenset()
+    if isinstance(exclude, str):
+        return frozenset((exclude,))
+    if isinstance(exclude, (bytes, Mapping)) or not isinstance(exclude, Collection):
+        raise RequestError(
+            f"exclude: expected a list of candidate names, got {type(exclude).__name__}", field="exclude"
+        )
+    names = list(exclude)
+    if not all(isinstance(n, str) for n in names):
+        raise RequestError("exclude: expected candidate names (strings)", field="exclude")
+    return frozenset(names)
 
 
 def _check_estimate(estimate: Estimate, candidates: Sequence[Candidate]) -> None:
