@@ -79,6 +79,19 @@ class CentroidSet:
                 f"expected one centroid per category (>= 2 categories), got array {centroids.shape} "
                 f"for {len(categories)} categories"
             )
+        for name, arr in (("easy", easy), ("hard", hard)):
+            if np.shape(arr) != (centroids.shape[1],):
+                raise CentroidError(
+                    f"the {name} anchor has shape {np.shape(arr)}, expected ({centroids.shape[1]},); "
+                    "rebuild with 'routeiq centroids build'"
+                )
+        for c in categories:
+            if not (isinstance(c.name, str) and isinstance(c.floor_tier, int) and 1 <= c.floor_tier <= 5
+                    and isinstance(c.output_tokens, int) and c.output_tokens > 0):
+                raise CentroidError(
+                    f"category {c.name!r}: expected a name, floor_tier 1..5 and output_tokens > 0 (integers), "
+                    f"got floor_tier={c.floor_tier!r}, output_tokens={c.output_tokens!r}"
+                )
         for name, arr in (("centroids", centroids), ("easy", easy), ("hard", hard)):
             if not np.all(np.isfinite(arr)):
                 raise CentroidError(f"{name} contain non-finite values; rebuild with 'routeiq centroids build'")
