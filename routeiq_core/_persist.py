@@ -81,7 +81,9 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str = FORMAT) -> tuple[
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{manifest_path}: unreadable manifest: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != kind:
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{manifest_path}: expected a JSON object, got {type(manifest).__name__}")
+    if manifest.get("format") != kind:
         raise ArtifactError(f"{manifest_path}: expected format {kind!r}, got {manifest.get('format')!r}")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
@@ -103,8 +105,8 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str = FORMAT) -> tuple[
         try:
             with np.load(root / ARRAYS, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:
-            raise ArtifactError(f"{root / ARRAYS}: unreadable arrays: {exc}") from None
+        except Exception as exc:  # OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, ...
+            raise ArtifactError(f"{root / ARRAYS}: unreadable arrays: {type(exc).__name__}: {exc}") from None
         missing = set(names) - set(arrays)
         if missing:
             raise ArtifactError(f"{root / ARRAYS}: missing arrays {sorted(missing)}")
