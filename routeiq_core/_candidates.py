@@ -72,7 +72,10 @@ class Candidate(BaseModel):
                 if per_token is not None:
                     if f"{side}_cost_per_mtok" in data:
                         raise ValueError(f"give {side}_cost_per_mtok or {side}_cost_per_token, not both")
-                    data[f"{side}_cost_per_mtok"] = float(per_token) * 1e6
+                    try:
+                        data[f"{side}_cost_per_mtok"] = float(per_token) * 1e6
+                    except (TypeError, ValueError):
+                        raise ValueError(f"{side}_cost_per_token: expected a number, got {per_token!r:.40}") from None
         return data
 
     @field_validator("capabilities", mode="before")
@@ -80,6 +83,8 @@ class Candidate(BaseModel):
     def _known_capabilities(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [value]
+        if value is not None and not isinstance(value, Iterable):
+            raise ValueError(f"expected a list of capabilities, got {type(value).__name__}")
         caps = frozenset(str(v).strip().lower() for v in (value or ()))
         unknown = caps - CAPABILITIES
         if unknown:
@@ -204,6 +209,8 @@ def _load_file(path: Path) -> Catalog:
         raw_text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CandidateError(f"candidates file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise CandidateError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8 JSON or YAML") from None
     except OSError as exc:
         raise CandidateError(f"cannot read candidates file {path}: {exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
