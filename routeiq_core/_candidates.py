@@ -9,7 +9,6 @@ with a model name and two prices and still get sensible routing.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -100,6 +99,10 @@ class Candidate(BaseModel):
         if self.tier == 0:
             object.__setattr__(self, "tier", infer_tier(self.input_cost_per_mtok, self.output_cost_per_mtok))
         return self
+
+    def __hash__(self) -> int:  # metadata (a dict) is left out; equal candidates still hash equal
+        return hash((self.name, self.model, self.input_cost_per_mtok, self.output_cost_per_mtok,
+                     self.context_window, self.capabilities, self.tier, self.free, self.quality))
 
     @property
     def is_free(self) -> bool:
@@ -249,7 +252,3 @@ def load_candidates(source: str | os.PathLike[str] | Sequence[Candidate | Mappin
     if isinstance(source, (str, os.PathLike)):
         return Catalog.from_file(source).candidates
     return make_candidates(source)
-
-
-def _finite(x: float) -> bool:
-    return math.isfinite(x)

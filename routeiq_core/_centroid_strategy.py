@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from pydantic import Field
 
@@ -29,6 +32,32 @@ ADEQUATE = 0.85
 HEADROOM = 0.01
 #: Below this top-two cosine margin the runner-up category's floor also applies.
 AMBIGUOUS_MARGIN = 0.015
+
+
+@dataclass(frozen=True)
+class _CandidateTable:
+    """Per-candidate arrays, computed once per candidate set (decide() is on the hot path)."""
+
+    names: tuple[str, ...]
+    tiers: np.ndarray
+    priors: np.ndarray
+    has_prior: np.ndarray
+    reasoning: np.ndarray
+    code: np.ndarray
+    lacks_tools: np.ndarray
+
+
+def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
+    return _CandidateTable(
+        names=tuple(c.name for c in candidates),
+        tiers=np.array([c.tier for c in candidates], dtype=np.int64),
+        priors=np.array([c.quality if c.quality is not None else 0.0 for c in candidates]),
+        has_prior=np.array([c.quality is not None for c in candidates]),
+        reasoning=np.array([c.has("reasoning") for c in candidates], dtype=np.float64),
+        code=np.array([c.has("code") for c in candidates], dtype=np.float64),
+        # Only candidates that declare capabilities but not tools are known to lack them.
+        lacks_tools=np.array([bool(c.capabilities) and not c.has("tools") for c in candidates], dtype=np.float64),
+    )
 
 
 class CentroidStrategy(BaseStrategy):
@@ -48,6 +77,7 @@ class CentroidStrategy(BaseStrategy):
         super().__init__(params, **overrides)
         self._centroids: CentroidSet | None = None
         self._lock = threading.Lock()
+        self._tables: dict[int, tuple[Sequence[Candidate], _CandidateTable]] = {}
 
     @property
     def centroids(self) -> CentroidSet:
@@ -61,6 +91,17 @@ class CentroidStrategy(BaseStrategy):
     def use_centroids(self, centroids: CentroidSet) -> None:
         """Share an already loaded centroid set (the Router does this)."""
         self._centroids = centroids
+
+    def _table(self, candidates: Sequence[Candidate]) -> _CandidateTable:
+        # Keyed by identity: the Router passes the same tuple while the candidate set is unchanged.
+        cached = self._tables.get(id(candidates))
+        if cached is not None and cached[0] is candidates:
+            return cached[1]
+        table = _build_table(candidates)
+        if len(self._tables) >= 32:
+            self._tables.clear()
+        self._tables[id(candidates)] = (candidates, table)
+        return table
 
     def required_tier(self, classification: Classification, complexity: int) -> int:
         cset = self.centroids
@@ -77,21 +118,19 @@ class CentroidStrategy(BaseStrategy):
         reasoning = query.features.get("reasoning", 0.0) >= 0.35 or classification.category in ("math", "reasoning")
         agentic = query.features.get("agentic", 0.0) >= 0.35 or classification.category == "agentic"
         p = self.params
-        quality: dict[str, float] = {}
-        for cand in candidates:
-            shortfall = max(0, required - cand.tier)
-            if cand.quality is not None:  # an explicit strength prior shifts the adequate level
-                q = ADEQUATE + 0.1 * (cand.quality - 0.75)
-            else:  # a small preference for headroom above the required tier
-                q = ADEQUATE + HEADROOM * max(0, cand.tier - required)
-            q -= p.shortfall_penalty * shortfall
-            if reasoning and cand.has("reasoning"):
-                q += p.reasoning_bonus
-            if classification.category == "code" and cand.has("code"):
-                q += p.specialty_bonus
-            if agentic and cand.capabilities and not cand.has("tools"):
-                q -= p.missing_tools_penalty
-            quality[cand.name] = float(min(1.0, max(0.0, q)))
+        table = self._table(candidates)
+        shortfall = np.maximum(0, required - table.tiers)
+        q = np.where(table.has_prior, ADEQUATE + 0.1 * (table.priors - 0.75),
+                     ADEQUATE + HEADROOM * np.maximum(0, table.tiers - required))
+        q -= p.shortfall_penalty * shortfall
+        if reasoning:
+            q += p.reasoning_bonus * table.reasoning
+        if classification.category == "code":
+            q += p.specialty_bonus * table.code
+        if agentic:
+            q -= p.missing_tools_penalty * table.lacks_tools
+        values = np.clip(q, 0.0, 1.0).tolist()
+        quality = dict(zip(table.names, values))
         return Estimate(
             quality=quality,
             category=classification.category,

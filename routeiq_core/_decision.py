@@ -7,15 +7,16 @@ for the same input and configuration.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._candidates import TIER_NAMES, Candidate
 
 if TYPE_CHECKING:
     from ._strategy import Query
 
-__all__ = ["Alternative", "Decision", "Signal"]
+__all__ = ["Alternative", "Decision", "Ranking", "Signal"]
 
 DECISION_SCHEMA_VERSION = 1
 
@@ -34,9 +35,11 @@ class Signal:
                 "detail": self.detail}
 
 
-@dataclass(frozen=True, slots=True)
-class Alternative:
-    """A ranked candidate: its utility ``score``, predicted ``quality`` and estimated ``cost`` (USD)."""
+class Alternative(NamedTuple):
+    """A ranked candidate: its utility ``score``, predicted ``quality`` and estimated ``cost`` (USD).
+
+    A named tuple: immutable and cheap to build (a decision ranks every candidate).
+    """
 
     name: str
     model: str
@@ -49,6 +52,52 @@ class Alternative:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "model": self.model, "rank": self.rank, "score": round(self.score, 6),
                 "quality": round(self.quality, 6), "cost_usd": self.cost, "tier": self.tier}
+
+
+class Ranking(Sequence[Alternative]):
+    """Candidates best first, as :class:`Alternative` tuples built on first access.
+
+    A decision ranks every eligible candidate, but most callers read only the first
+    few; building the tuples lazily keeps ``decide()`` cheap.
+    """
+
+    __slots__ = ("_columns", "_items")
+
+    def __init__(self, columns: tuple[list[str], list[str], list[float], list[float], list[float], list[int]]) -> None:
+        self._columns = columns
+        self._items: tuple[Alternative, ...] | None = None
+
+    @classmethod
+    def of(cls, alternatives: Sequence[Alternative]) -> Ranking:
+        ranking = cls(([], [], [], [], [], []))
+        ranking._items = tuple(alternatives)
+        return ranking
+
+    def _materialise(self) -> tuple[Alternative, ...]:
+        if self._items is None:
+            names, models, scores, quality, cost, tiers = self._columns
+            self._items = tuple(
+                Alternative(n, m, r, s, q, c, t)
+                for r, (n, m, s, q, c, t) in enumerate(zip(names, models, scores, quality, cost, tiers), start=1)
+            )
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._items) if self._items is not None else len(self._columns[0])
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        return self._materialise()[index]
+
+    def __iter__(self) -> Iterator[Alternative]:
+        return iter(self._materialise())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Ranking({list(self._materialise())!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +123,7 @@ class Decision:
     """
 
     candidate: Candidate
-    ranking: tuple[Alternative, ...]
+    ranking: Sequence[Alternative]
     profile: str
     strategy: str
     category: str | None
@@ -103,7 +152,7 @@ class Decision:
     @property
     def alternatives(self) -> tuple[Alternative, ...]:
         """The ranked candidates after the chosen one (a fallback order)."""
-        return self.ranking[1:]
+        return tuple(self.ranking[1:])
 
     @property
     def complexity_label(self) -> str:

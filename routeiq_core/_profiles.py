@@ -149,10 +149,10 @@ def rank_indices(
     q = np.asarray(quality, dtype=np.float64)
     c = np.asarray(cost, dtype=np.float64)
     u = utilities(q, c, cost_weight)
-    keys = names if names is not None else [""] * len(q)
     # Round so that float noise never flips a tie; then quality, cost, name.
-    order = sorted(range(len(q)), key=lambda i: (-round(float(u[i]), 9), -round(float(q[i]), 9), c[i], keys[i]))
-    return order, u
+    name_rank = np.argsort(np.argsort(np.asarray(names if names is not None else [""] * len(q)), kind="stable"))
+    order = np.lexsort((name_rank, c, -np.round(q, 9), -np.round(u, 9)))
+    return order.tolist(), u
 
 
 def select_many(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np.ndarray:

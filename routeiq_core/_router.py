@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import os
 import time
 import warnings
@@ -23,7 +24,7 @@ import numpy as np
 from ._candidates import TIER_NAMES, Candidate, Catalog, make_candidates
 from ._centroid_strategy import CentroidStrategy
 from ._centroids import CentroidSet, Classification
-from ._decision import COMPLEXITY_LABELS, Alternative, Decision, Signal
+from ._decision import COMPLEXITY_LABELS, Alternative, Decision, Ranking, Signal
 from ._embedding import Embedder, default_embedder
 from ._profiles import Profile, make_profiles, rank_indices, resolve_profile
 from ._request import Request, parse_request
@@ -103,6 +104,7 @@ class Router:
             self.catalog = Catalog(name="custom", candidates=make_candidates(candidates))
         if not self.catalog.candidates:
             raise NoCandidatesError("no candidates: pass at least one Candidate (or use the built-in catalog)")
+        self._min_context = min((c.context_window or 1 << 62) for c in self.catalog.candidates)
         self.profiles = make_profiles(profiles)
         self.default_profile = resolve_profile(profile, self.profiles).name
         self.team_profiles = self._check_profile_map(team_profiles, "team_profiles")
@@ -226,6 +228,11 @@ class Router:
     def _eligible(
         self, request: Request, profile: Profile, text: TextSignals, output_tokens: int, exclude: Collection[str]
     ) -> tuple[tuple[Candidate, ...], dict[str, str], list[str]]:
+        needed = text.input_tokens + output_tokens
+        if (not exclude and not profile.free_only and not profile.require and not profile.min_tier
+                and not request.tools and not request.has_images and not request.has_audio
+                and needed <= self._min_context):
+            return self.candidates, {}, []  # nothing to filter: the common case, kept cheap
         excluded: dict[str, str] = {}
         notes: list[str] = []
         pool = []
@@ -274,7 +281,6 @@ class Router:
                 admitted = capable
             elif not capable and any(c.capabilities for c in admitted):
                 notes.append(f"no eligible candidate declares '{capability}', which the request needs")
-        needed = text.input_tokens + output_tokens
         fits = [c for c in admitted if c.context_window is None or c.context_window >= needed]
         if fits and len(fits) < len(admitted):
             for c in admitted:
@@ -361,11 +367,10 @@ class Router:
         ]
         quality = [float(estimate.quality[c.name]) for c in cands]
         order, utils = rank_indices(quality, costs, prep.profile.cost_weight, [c.name for c in cands])
-        ranking = tuple(
-            Alternative(name=cands[i].name, model=cands[i].model, rank=r + 1, score=float(utils[i]),
-                        quality=quality[i], cost=costs[i], tier=cands[i].tier)
-            for r, i in enumerate(order)
-        )
+        ranking = Ranking((
+            [cands[i].name for i in order], [cands[i].model for i in order], [float(utils[i]) for i in order],
+            [quality[i] for i in order], [costs[i] for i in order], [cands[i].tier for i in order],
+        ))
         chosen = cands[order[0]]
         query = prep.query
         classification = query.classification
@@ -389,7 +394,8 @@ class Router:
             confidence=float(confidence),
             complexity=level,
             signals=signals,
-            reason=_reason(chosen, ranking, category, confidence, level, prep, failure is not None),
+            reason=_reason([(cands[i].name, quality[i], costs[i]) for i in order[:2]], chosen, category,
+                           confidence, level, prep, failure is not None),
             excluded=prep.excluded,
             timings_ms=timings,
             fallback=failure is not None,
@@ -502,10 +508,11 @@ def _exclude_names(exclude: Any) -> frozenset[str]:
 def _check_estimate(estimate: Estimate, candidates: Sequence[Candidate]) -> None:
     if not isinstance(estimate, Estimate):
         raise TypeError(f"predict() returned {type(estimate).__name__}, expected an Estimate")
+    quality = estimate.quality
     for cand in candidates:
-        q = estimate.quality.get(cand.name)
-        if q is None or not np.isfinite(q):
-            raise ValueError(f"predict() gave no finite quality for candidate {cand.name!r}")
+        q = quality.get(cand.name)
+        if not isinstance(q, (int, float)) or not math.isfinite(q):
+            raise ValueError(f"predict() gave no finite quality for candidate {cand.name!r} (got {q!r})")
 
 
 def _decision_signals(text: TextSignals, classification: Classification | None, features: Mapping[str, float]) -> tuple[Signal, ...]:
@@ -526,9 +533,11 @@ def _decision_signals(text: TextSignals, classification: Classification | None, 
 
 
 def _reason(
-    chosen: Candidate, ranking: Sequence[Alternative], category: str | None, confidence: float,
+    top: Sequence[tuple[str, float, float]], chosen: Candidate, category: str | None, confidence: float,
     level: int, prep: _Prepared, fallback: bool,
 ) -> str:
+    """One line: what the request looks like, what was chosen, and what came next. ``top`` holds
+    (name, quality, cost) of the first two ranked candidates."""
     flags = []
     if prep.text.is_agentic:
         flags.append("agentic")
@@ -538,16 +547,16 @@ def _reason(
     head += f", complexity {level}/5 {COMPLEXITY_LABELS.get(level, '')}"
     if flags:
         head += ", " + ", ".join(flags)
-    first = ranking[0]
+    _, quality, cost = top[0]
     text = (f"{head} -> {chosen.name} (tier {TIER_NAMES.get(chosen.tier, chosen.tier)}, "
-            f"predicted quality {first.quality:.2f}, est ${first.cost:.6f}) under profile '{prep.profile.name}'")
-    if len(ranking) > 1:
-        nxt = ranking[1]
-        if first.cost > 0:
-            cost_txt = f"{nxt.cost / first.cost:.1f}x the cost"
+            f"predicted quality {quality:.2f}, est ${cost:.6f}) under profile '{prep.profile.name}'")
+    if len(top) > 1:
+        next_name, next_quality, next_cost = top[1]
+        if cost > 0:
+            cost_txt = f"{next_cost / cost:.1f}x the cost"
         else:
-            cost_txt = "also free" if nxt.cost == 0 else "paid vs free"
-        text += f"; next {nxt.name} ({nxt.quality - first.quality:+.2f} quality, {cost_txt})"
+            cost_txt = "also free" if next_cost == 0 else "paid vs free"
+        text += f"; next {next_name} ({next_quality - quality:+.2f} quality, {cost_txt})"
     if fallback:
         text += "; strategy failed, centroid fallback used"
     return text

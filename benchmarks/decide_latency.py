@@ -1,0 +1,146 @@
+"""Decide latency against the bare ONNX forward pass, measured in one run.
+
+Prints, for short (~10 tokens), medium (~100 tokens) and long (~10,000 characters)
+prompts: the bare forward pass (session.run + pooling on prepared token ids) and
+Router.decide() (parse, signals, tokenise, forward, classify, predict, select),
+p50 and p99, and their ratio. Also a 100,000-character prompt against a
+256-token one, ``import routeiq_core`` time, cold start (process start to first
+decision) and peak RSS, each in a fresh subprocess.
+
+The two timings alternate in one loop so machine noise hits both equally. The
+embedding cache is disabled, so every decide() really embeds.
+
+    python benchmarks/decide_latency.py [--iterations 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+SHORT = "What is the capital of Australia and why?"
+MEDIUM = (
+    "I maintain a Flask service that reads orders from PostgreSQL and publishes them to Kafka. "
+    "Under load the p99 latency jumps to two seconds and the connection pool is exhausted. "
+    "Explain how to find the bottleneck, which metrics to collect, and how to restructure the "
+    "code so that database access and publishing do not block each other. Include a short code "
+    "example with an async driver and explain the trade-offs."
+)
+WORDS = ("routing latency embedding tokenizer candidate profile quality budget deployment model "
+         "request decision centroid signal").split()
+
+
+def long_text(chars: int) -> str:
+    out, i = [], 0
+    while sum(len(w) + 1 for w in out) < chars:
+        out.append(WORDS[i % len(WORDS)] + str(i % 97))
+        i += 1
+    return " ".join(out)[:chars]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def measure(iterations: int) -> dict:
+    from routeiq_core import OnnxEmbedder, Router
+
+    embedder = OnnxEmbedder(cache_size=0)
+    router = Router(embedder=embedder)
+    router.decide("warm up")
+    texts = {
+        "short": SHORT,
+        "medium": MEDIUM,
+        "long_10k_chars": long_text(10_000),
+        "tokens_256": long_text(1_300),
+        "chars_100k": long_text(100_000),
+    }
+    results = {}
+    for label, text in texts.items():
+        ids = embedder.token_ids(text)
+        forward, decide = [], []
+        for _ in range(5):
+            embedder.forward(ids)
+            router.decide(text)
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            embedder.forward(ids)
+            t1 = time.perf_counter()
+            router.decide(text)
+            t2 = time.perf_counter()
+            forward.append((t1 - t0) * 1e3)
+            decide.append((t2 - t1) * 1e3)
+        results[label] = {
+            "tokens": len(ids),
+            "chars": len(text),
+            "forward_p50_ms": statistics.median(forward),
+            "forward_p99_ms": percentile(forward, 0.99),
+            "decide_p50_ms": statistics.median(decide),
+            "decide_p99_ms": percentile(decide, 0.99),
+        }
+        results[label]["ratio_p50"] = results[label]["decide_p50_ms"] / results[label]["forward_p50_ms"]
+    return results
+
+
+def subprocess_seconds(code: str, repeats: int = 3) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+
+    results = measure(args.iterations)
+    import_code = (
+        "import time; t=time.perf_counter(); import routeiq_core; "
+        "print(time.perf_counter()-t)"
+    )
+    imports = [float(subprocess.run([sys.executable, "-c", import_code], check=True, capture_output=True,
+                                    text=True).stdout) for _ in range(5)]
+    cold_code = "from routeiq_core import Router; Router().decide('Write a haiku about the sea')"
+    bare_python = subprocess_seconds("pass")
+    cold = subprocess_seconds(cold_code)
+    rss_code = (
+        "import resource; from routeiq_core import Router; r=Router(); "
+        "[r.decide(t) for t in ('hi', 'Prove Fermat''s little theorem', 'x'*100000)]; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    rss_kb = int(subprocess.run([sys.executable, "-c", rss_code], check=True, capture_output=True,
+                                text=True).stdout)
+    summary = {
+        "per_prompt": results,
+        "import_routeiq_core_s": statistics.median(imports),
+        "cold_start_first_decision_s": statistics.median(cold),
+        "bare_python_start_s": statistics.median(bare_python),
+        "peak_rss_mb": rss_kb / 1024,
+        "chars_100k_over_tokens_256_p50": results["chars_100k"]["decide_p50_ms"] / results["tokens_256"]["decide_p50_ms"],
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"{'prompt':<16} {'tokens':>6} {'forward p50':>12} {'p99':>8} {'decide p50':>11} {'p99':>8} {'ratio p50':>10}")
+    for label, r in results.items():
+        print(f"{label:<16} {r['tokens']:>6} {r['forward_p50_ms']:>10.2f}ms {r['forward_p99_ms']:>6.2f}ms "
+              f"{r['decide_p50_ms']:>9.2f}ms {r['decide_p99_ms']:>6.2f}ms {r['ratio_p50']:>9.3f}x")
+    print(f"\n100,000-char prompt / 256-token prompt (decide p50): "
+          f"{summary['chars_100k_over_tokens_256_p50']:.2f}x  (target <= 1.5x)")
+    print(f"import routeiq_core: {summary['import_routeiq_core_s']:.3f} s  (target < 0.5 s)")
+    print(f"cold start to first decision: {summary['cold_start_first_decision_s']:.2f} s "
+          f"(bare python start {summary['bare_python_start_s']:.2f} s; target < 2 s)")
+    print(f"peak RSS: {summary['peak_rss_mb']:.0f} MB  (target < 250 MB)")
+
+
+if __name__ == "__main__":
+    main()
