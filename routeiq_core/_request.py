@@ -144,6 +144,11 @@ def _parse_content(content: object, where: str, depth: int = 0) -> tuple[str, in
                 field=part_where,
             )
         kind = part.get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise RequestError(
+                f"{part_where}.type: expected a string such as 'text' or 'image_url', got {_describe(kind)}",
+                field=f"{part_where}.type",
+            )
         if kind in TEXT_PART_TYPES or (kind is None and "text" in part):
             value = part.get("text")
             if isinstance(value, Mapping):  # {"text": {"value": ...}} as in the Assistants API
@@ -161,18 +166,13 @@ def _parse_content(content: object, where: str, depth: int = 0) -> tuple[str, in
             audio += 1
         elif kind in FILE_PART_TYPES:
             files += 1
-        elif isinstance(kind, str) or kind is None:
+        else:
             # Unknown or future part types (refusal, thinking, ...) carry nothing we route on.
             nested = part.get("content")
             if isinstance(nested, (list, tuple, str)):
                 text, i2, a2, f2 = _parse_content(nested, f"{part_where}.content", depth + 1)
                 texts.append(text)
                 images, audio, files = images + i2, audio + a2, files + f2
-        else:
-            raise RequestError(
-                f"{part_where}.type: expected a string such as 'text' or 'image_url', got {_describe(kind)}",
-                field=f"{part_where}.type",
-            )
     return "\n".join(t for t in texts if t), images, audio, files
 
 
