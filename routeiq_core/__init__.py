@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._config import RouterConfig, load_config
 from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_candidates
 from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Signal
@@ -68,6 +69,7 @@ __all__ = [
     "RequestMetadata",
     "RouteIQError",
     "Router",
+    "RouterConfig",
     "RoutingDataset",
     "Signal",
     "Strategy",
@@ -83,6 +85,7 @@ __all__ = [
     "default_registry",
     "hookimpl",
     "load_candidates",
+    "load_config",
     "parse_request",
 ]
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ._candidates import TIER_NAMES, Candidate, Catalog, make_candidates
 from ._centroid_strategy import CentroidStrategy
+from ._config import RouterConfig, load_config
 from ._centroids import CentroidSet, Classification
 from ._decision import COMPLEXITY_LABELS, Alternative, Decision, Ranking, Signal
 from ._embedding import Embedder, default_embedder
@@ -164,6 +165,19 @@ class Router:
         kwargs["embedder"] = embedder
         strategy = load_strategy(path, embedding_model=embedder.model_id)
         return cls(candidates, strategy=strategy, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig, **overrides: Any) -> Router:
+        """A router from a :class:`RouterConfig`, a dict, or a JSON/YAML file (see ``_config.py``)."""
+        cfg = load_config(config)
+        kwargs: dict[str, Any] = {
+            "profile": cfg.profile, "profiles": cfg.profiles, "team_profiles": cfg.team_profiles,
+            "key_profiles": cfg.key_profiles, "centroids": cfg.centroids,
+        }
+        kwargs.update(overrides)
+        if cfg.artifact is not None:
+            return cls.from_artifact(cfg.artifact, cfg.candidates, **kwargs)
+        return cls(cfg.candidates, strategy=cfg.strategy, strategy_params=cfg.strategy_params or None, **kwargs)
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:

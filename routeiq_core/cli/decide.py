@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "'messages' and optional 'tools' and 'metadata') instead of a prompt")
     parser.add_argument("--profile", help="auto, eco, premium, free, reasoning (default: auto)")
     parser.add_argument("--candidates", metavar="FILE", help="JSON or YAML file of candidates")
+    parser.add_argument("--config", metavar="FILE",
+                        help="a router config (JSON/YAML: candidates, strategy or artifact, profiles, "
+                             "team/key profiles); other options override it")
     parser.add_argument("--strategy", default="centroid", help="strategy name (default: centroid)")
     parser.add_argument("--artifact", metavar="DIR", help="a trained strategy directory (routeiq train)")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
@@ -56,7 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from .._router import Router
 
     request = _read_input(args)
-    if args.artifact:
+    if args.config:
+        from .._config import load_config
+
+        config = load_config(args.config)
+        updates = {k: v for k, v in (("candidates", args.candidates), ("artifact", args.artifact)) if v}
+        if args.strategy != "centroid":
+            updates["strategy"] = args.strategy
+        router = Router.from_config(config.model_copy(update=updates))
+    elif args.artifact:
         router = Router.from_artifact(args.artifact, args.candidates)
     else:
         router = Router(args.candidates, strategy=args.strategy)
