@@ -77,7 +77,7 @@ class CentroidSet:
         if centroids.ndim != 2 or centroids.shape[0] != len(categories) or len(categories) < 2:
             raise CentroidError(
                 f"expected one centroid per category (>= 2 categories), got array {centroids.shape} "
-                f"for {len(categories)} categories"
+                f"for {len(categories)} categories; rebuild with 'routeiq centroids build'"
             )
         for name, arr in (("easy", easy), ("hard", hard)):
             if np.shape(arr) != (centroids.shape[1],):
@@ -90,7 +90,8 @@ class CentroidSet:
                     and isinstance(c.output_tokens, int) and c.output_tokens > 0):
                 raise CentroidError(
                     f"category {c.name!r}: expected a name, floor_tier 1..5 and output_tokens > 0 (integers), "
-                    f"got floor_tier={c.floor_tier!r}, output_tokens={c.output_tokens!r}"
+                    f"got floor_tier={c.floor_tier!r}, output_tokens={c.output_tokens!r}; "
+                    "rebuild with 'routeiq centroids build'"
                 )
         for name, arr in (("centroids", centroids), ("easy", easy), ("hard", hard)):
             if not np.all(np.isfinite(arr)):
