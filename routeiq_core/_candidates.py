@@ -8,7 +8,6 @@ with a model name and two prices and still get sensible routing.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import CandidateError, MissingDependencyError
+from ._files import read_structured_file
+from .errors import CandidateError
 
 __all__ = ["CAPABILITIES", "TIER_NAMES", "Candidate", "Catalog", "load_candidates"]
 
@@ -208,30 +208,7 @@ class Catalog(BaseModel):
 
 
 def _load_file(path: Path) -> Catalog:
-    try:
-        raw_text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CandidateError(f"candidates file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise CandidateError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8 JSON or YAML") from None
-    except OSError as exc:
-        raise CandidateError(f"cannot read candidates file {path}: {exc}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise MissingDependencyError(
-                f"reading {path.name} needs PyYAML: pip install 'routeiq[yaml]' (or use a .json file)"
-            ) from None
-        try:
-            data = yaml.safe_load(raw_text)
-        except yaml.YAMLError as exc:
-            raise CandidateError(f"{path}: not valid YAML: {exc}") from None
-    else:
-        try:
-            data = json.loads(raw_text)
-        except json.JSONDecodeError as exc:
-            raise CandidateError(f"{path}: not valid JSON: {exc}") from None
+    data = read_structured_file(path, "candidates file", CandidateError)
     if isinstance(data, list):
         data = {"candidates": data}
     if not isinstance(data, Mapping) or "candidates" not in data:

@@ -16,7 +16,6 @@ never reads the environment: configuration is explicit.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError, MissingDependencyError
+from ._files import read_structured_file
+from .errors import ConfigError
 
 __all__ = ["RouterConfig", "load_config"]
 
@@ -64,26 +64,7 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | RouterConfi
     base = Path.cwd()
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read router config {path}: {exc}") from None
-        if path.suffix.lower() in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise MissingDependencyError(
-                    f"reading {path.name} needs PyYAML: pip install 'routeiq[yaml]' (or use JSON)"
-                ) from None
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        data = read_structured_file(path, "router config", ConfigError)
         base = path.resolve().parent
         where = str(path)
     else:

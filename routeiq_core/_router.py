@@ -25,12 +25,12 @@ from ._candidates import TIER_NAMES, Candidate, Catalog, make_candidates
 from ._centroid_strategy import CentroidStrategy
 from ._config import RouterConfig, load_config
 from ._centroids import CentroidSet, Classification
-from ._decision import COMPLEXITY_LABELS, Alternative, Decision, Ranking, Signal
+from ._decision import COMPLEXITY_LABELS, Decision, Ranking, Signal
 from ._embedding import Embedder, default_embedder
 from ._profiles import Profile, make_profiles, rank_indices, resolve_profile
 from ._request import Request, parse_request
 from ._signals import TextSignals, analyse, complexity_level, complexity_score
-from ._strategy import BaseStrategy, Estimate, Query, Strategy
+from ._strategy import Estimate, Query, Strategy
 from .errors import (
     CentroidError,
     ConfigError,
