@@ -1,1 +1,51 @@
-"""RouteIQ inside LiteLLM: a CustomRoutingStrategyBase adapter, proxy plugins, and client adapters."""
+"""RouteIQ inside LiteLLM: a CustomRoutingStrategyBase adapter, proxy plugins, and client adapters.
+
+``import routeiq_litellm`` imports neither litellm nor openai: each name loads its module on
+first use, so the client adapters work without LiteLLM installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "AdapterSettings",
+    "AsyncRoutedClient",
+    "NoHealthyDeploymentError",
+    "RouteIQRoutingPlugin",
+    "RouteIQRoutingStrategy",
+    "RoutedClient",
+    "UnknownModelGroupError",
+    "decision_of",
+    "install",
+    "load_settings",
+    "routed_call",
+]
+
+_LOCATIONS = {
+    "AdapterSettings": "settings",
+    "load_settings": "settings",
+    "NoHealthyDeploymentError": "errors",
+    "UnknownModelGroupError": "errors",
+    "install": "install",
+    "RouteIQRoutingStrategy": "strategy",
+    "RouteIQRoutingPlugin": "plugin",
+    "RoutedClient": "clients",
+    "AsyncRoutedClient": "clients",
+    "decision_of": "clients",
+    "routed_call": "clients",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'routeiq_litellm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

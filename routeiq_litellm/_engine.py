@@ -1,0 +1,403 @@
+"""The decision logic shared by the LiteLLM strategy and the proxy routing plugin.
+
+For one pick: the group's deployments -> drop blocked, cooling-down and unhealthy ones ->
+avoid deployments that already failed this request -> RouteIQ decides among the rest ->
+the chosen deployment dict, with the decision stamped into the request metadata.
+
+An internal failure (a strategy bug, a bad candidate hint, an unknown profile name in a
+header) never fails the user's request: a healthy deployment of the group serves it and a
+warning is logged. Only two errors reach the caller, both on purpose: an unknown model
+group, and a group with no healthy deployment left (LiteLLM then runs its fallbacks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from routeiq_core import Candidate, Decision
+from routeiq_core._request import ROLES
+from routeiq_core.errors import UnknownProfileError
+
+from ._compat import deployment_id, is_blocked
+from .candidates import ModelInfoLookup, deployment_candidates, group_key
+from .errors import NoHealthyDeploymentError, UnknownModelGroupError
+from .settings import AdapterSettings
+
+__all__ = ["Pick", "RoutingEngine", "metadata_of", "previous_deployment_ids"]
+
+log = logging.getLogger("routeiq.litellm")
+
+Deployment = Mapping[str, Any]
+MAX_CACHED_GROUPS = 256
+_METADATA_STR_KEYS = (
+    "user_api_key_user_id",
+    "user_api_key_team_id",
+    "user_api_key_alias",
+    "user",
+    "team",
+    "team_id",
+    "key_alias",
+    "session_id",
+    "routeiq_profile",
+)
+
+
+@dataclass(slots=True)
+class Pick:
+    """The outcome of one pick: the deployment, and the decision (None when the fallback chose)."""
+
+    deployment: Deployment
+    decision: Decision | None
+    excluded: dict[str, str]
+    fallback_reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def deployment_id(self) -> str:
+        return deployment_id(self.deployment)
+
+
+def metadata_of(request_kwargs: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The request's metadata dict as LiteLLM names it (``litellm_metadata`` on some endpoints)."""
+    if not request_kwargs:
+        return None
+    key = "litellm_metadata" if "litellm_metadata" in request_kwargs else "metadata"
+    md = request_kwargs.get(key)
+    return md if isinstance(md, dict) else None
+
+
+def previous_deployment_ids(metadata: Mapping[str, Any] | None) -> set[str]:
+    """Deployments that already failed this request (LiteLLM's ``previous_models``)."""
+    out: set[str] = set()
+    for item in (metadata or {}).get("previous_models") or ():
+        if isinstance(item, Mapping) and item.get("deployment_id") is not None:
+            out.add(str(item["deployment_id"]))
+    return out
+
+
+def _routing_metadata(md: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Only the metadata RouteIQ routes on (user, team, key, session, tags, profile), type-checked."""
+    out: dict[str, Any] = {}
+    if not md:
+        return out
+    for key in _METADATA_STR_KEYS:
+        value = md.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
+            out[key] = value
+    tags = md.get("tags")
+    if isinstance(tags, (list, tuple)) and all(isinstance(t, str) for t in tags):
+        out["tags"] = list(tags)
+    return out
+
+
+def _header(md: Mapping[str, Any] | None, name: str) -> str | None:
+    headers = (md or {}).get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == wanted and isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _responses_input_messages(items: Sequence[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Responses-API ``input`` items -> chat messages (+ plain strings, e.g. embedding inputs)."""
+    messages: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, Mapping) and item.get("role") in ROLES:
+            messages.append({"role": item["role"], "content": item.get("content")})
+    return messages, texts
+
+
+class RoutingEngine:
+    """RouteIQ routers per LiteLLM model group, and the pick rules around them.
+
+    Args:
+        settings: strategy, profiles and candidate hints (:class:`AdapterSettings`).
+        routeiq: an existing :class:`routeiq_core.Router` whose strategy, embedder and profiles
+            are reused for every group; its candidates act as hints keyed by name (a
+            deployment id, group name or model string).
+        lookup: model -> LiteLLM cost-map entry (default: ``litellm.get_model_info``).
+    """
+
+    def __init__(
+        self,
+        settings: AdapterSettings | None = None,
+        *,
+        routeiq: Any = None,
+        lookup: ModelInfoLookup | None = None,
+    ) -> None:
+        self.settings = settings or AdapterSettings()
+        self._template = routeiq
+        self._lookup = lookup
+        self._routers: OrderedDict[tuple[tuple[str, str], ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        overrides = {k: dict(v) for k, v in self.settings.candidates.items()}
+        if routeiq is not None:
+            for cand in routeiq.candidates:
+                hint = cand.model_dump(exclude={"name", "model", "metadata"})
+                overrides.setdefault(cand.name, hint)
+        self._overrides = overrides
+
+    # ------------------------------------------------------------------ routers per group
+    def _new_router(self, candidates: Sequence[Candidate]) -> Any:
+        from routeiq_core._router import Router
+
+        t = self._template
+        if t is not None:
+            return Router(
+                candidates, strategy=t.strategy, profile=t.default_profile, profiles=t.profiles,
+                team_profiles=t.team_profiles, key_profiles=t.key_profiles, embedder=t.embedder,
+                centroids=t.centroids,
+            )
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "profile": s.profile, "profiles": s.profiles or None, "team_profiles": s.team_profiles or None,
+            "key_profiles": s.key_profiles or None, "centroids": s.centroids,
+        }
+        if s.artifact:
+            router = Router.from_artifact(s.artifact, candidates, **kwargs)
+        else:
+            router = Router(candidates, strategy=s.strategy, strategy_params=s.strategy_params or None, **kwargs)
+        self._template = router  # later groups share its strategy, embedder and centroids
+        return router
+
+    def router_for(self, deployments: Sequence[Deployment]) -> Any:
+        """The RouteIQ router for a group, built once per distinct set of deployments."""
+        key = group_key(deployments)
+        with self._lock:
+            router = self._routers.get(key)
+            if router is not None:
+                self._routers.move_to_end(key)
+                return router
+            candidates = deployment_candidates(deployments, overrides=self._overrides, lookup=self._lookup)
+            router = self._new_router(candidates)
+            self._routers[key] = router
+            while len(self._routers) > MAX_CACHED_GROUPS:
+                self._routers.popitem(last=False)
+            return router
+
+    def warm_up(self, deployments: Sequence[Deployment]) -> None:
+        """Build the group's router and load the embedding model now rather than on the first request."""
+        router = self.router_for(deployments)
+        router.decide("warm up")
+
+    # ------------------------------------------------------------------ pick rules
+    @staticmethod
+    def unknown_group(model: str, known: Collection[str]) -> UnknownModelGroupError:
+        shown = sorted(known)
+        more = f" and {len(shown) - 20} more" if len(shown) > 20 else ""
+        return UnknownModelGroupError(
+            f"routeiq: unknown model group {model!r}; this LiteLLM router serves "
+            f"{shown[:20]}{more}; pass one of these as model=",
+            field="model",
+        )
+
+    @staticmethod
+    def pool(
+        deployments: Sequence[Deployment],
+        *,
+        cooling: Mapping[str, float],
+        unhealthy: Collection[str] = (),
+        previous: Collection[str] = (),
+        model: str = "",
+    ) -> tuple[list[Deployment], dict[str, str]]:
+        """The deployments RouteIQ may choose from, and why each other one may not."""
+        excluded: dict[str, str] = {}
+        healthy: list[Deployment] = []
+        for dep in deployments:
+            dep_id = deployment_id(dep)
+            if is_blocked(dep):
+                excluded[dep_id] = "blocked by an admin"
+            elif dep_id in cooling:
+                excluded[dep_id] = f"cooling down ({cooling[dep_id]:.0f}s after failures)"
+            else:
+                healthy.append(dep)
+        checked = [d for d in healthy if deployment_id(d) not in unhealthy]
+        if checked and len(checked) < len(healthy):  # like LiteLLM: never let health checks empty the group
+            for dep in healthy:
+                if dep not in checked:
+                    excluded[deployment_id(dep)] = "unhealthy per background health checks"
+            healthy = checked
+        if not healthy:
+            wait = min((cooling[i] for i in excluded if i in cooling), default=0.0)
+            raise NoHealthyDeploymentError(
+                f"routeiq: no healthy deployment in model group {model!r}: "
+                + "; ".join(f"{k}: {v}" for k, v in excluded.items())
+                + (f"; retry in ~{wait:.0f}s" if wait else ""),
+                cooldown_seconds=wait,
+            )
+        untried = [d for d in healthy if deployment_id(d) not in previous]
+        if untried and len(untried) < len(healthy):
+            for dep in healthy:
+                if dep not in untried:
+                    excluded[deployment_id(dep)] = "already failed for this request"
+            healthy = untried
+        return healthy, excluded
+
+    def inputs(
+        self, messages: Any, input: Any, request_kwargs: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``Router.decide`` from what LiteLLM hands a strategy."""
+        kw = request_kwargs or {}
+        md = metadata_of(kw)
+        if messages is None:
+            messages = kw.get("messages")
+        if messages is None and input is None:
+            input = kw.get("input")
+        out: dict[str, Any] = {}
+        if messages is not None:
+            out["messages"] = messages
+        elif isinstance(input, str):
+            out["prompt"] = input
+        elif isinstance(input, (list, tuple)):
+            msgs, texts = _responses_input_messages(input)
+            if msgs:
+                out["messages"] = msgs
+            elif texts:
+                out["prompt"] = "\n".join(texts)
+        tools = kw.get("tools")
+        if isinstance(tools, (list, tuple)) and tools:
+            out["tools"] = tools
+        out["metadata"] = _routing_metadata(md)
+        header_profile = _header(md, self.settings.profile_header)
+        if header_profile:
+            out["profile"] = header_profile
+        return out
+
+    def _fallback(
+        self, pool: Sequence[Deployment], excluded: dict[str, str], exc: BaseException, group: str
+    ) -> Pick:
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        chosen = pool[0]
+        log.warning(
+            "routeiq: decision failed for model group %r (%s); serving deployment %s instead",
+            group, reason, deployment_id(chosen),
+        )
+        return Pick(chosen, None, excluded, fallback_reason=reason)
+
+    def _to_pick(
+        self, decision: Decision, pool: Sequence[Deployment], excluded: dict[str, str], warnings: list[str]
+    ) -> Pick:
+        by_id = {deployment_id(d): d for d in pool}
+        return Pick(by_id[decision.name], decision, excluded, warnings=warnings)
+
+    @staticmethod
+    def _exclude(all_deployments: Sequence[Deployment], pool: Sequence[Deployment]) -> set[str]:
+        allowed = {deployment_id(d) for d in pool}
+        return {deployment_id(d) for d in all_deployments if deployment_id(d) not in allowed}
+
+    def decide(
+        self,
+        deployments: Sequence[Deployment],
+        pool: Sequence[Deployment],
+        excluded: dict[str, str],
+        inputs: Mapping[str, Any],
+        *,
+        group: str = "",
+    ) -> Pick:
+        """Let RouteIQ choose among ``pool`` (sync); falls back to ``pool[0]`` on any internal failure."""
+        t0 = time.perf_counter()
+        try:
+            router = self.router_for(deployments)
+            exclude = self._exclude(deployments, pool)
+            warnings: list[str] = []
+            try:
+                decision = router.decide(**inputs, exclude=exclude)
+            except UnknownProfileError as exc:
+                warnings.append(f"{exc}; used the default profile")
+                decision = router.decide(**_without_profile(inputs), exclude=exclude)
+            pick = self._to_pick(decision, pool, excluded, warnings)
+        except Exception as exc:
+            pick = self._fallback(pool, excluded, exc, group)
+        pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
+        return pick
+
+    async def adecide(
+        self,
+        deployments: Sequence[Deployment],
+        pool: Sequence[Deployment],
+        excluded: dict[str, str],
+        inputs: Mapping[str, Any],
+        *,
+        group: str = "",
+    ) -> Pick:
+        """Async :meth:`decide`: the embedding and the strategy run off the event loop."""
+        t0 = time.perf_counter()
+        try:
+            router = self.router_for(deployments)
+            exclude = self._exclude(deployments, pool)
+            warnings: list[str] = []
+            try:
+                decision = await router.adecide(**inputs, exclude=exclude)
+            except UnknownProfileError as exc:
+                warnings.append(f"{exc}; used the default profile")
+                decision = await router.adecide(**_without_profile(inputs), exclude=exclude)
+            pick = self._to_pick(decision, pool, excluded, warnings)
+        except Exception as exc:
+            pick = self._fallback(pool, excluded, exc, group)
+        pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
+        return pick
+
+    # ------------------------------------------------------------------ stamping
+    def summary(self, pick: Pick, *, group: str, attempt: int = 1) -> dict[str, Any]:
+        """The JSON-safe record stamped into request metadata (no prompt text)."""
+        d = pick.decision
+        params = pick.deployment.get("litellm_params") or {}
+        out: dict[str, Any] = {
+            "deployment": pick.deployment_id,
+            "model": str(params.get("model", "")),
+            "model_group": group,
+            "attempt": attempt,
+            "fallback": d is None,
+            "excluded": dict(pick.excluded),
+            "latency_ms": round(pick.elapsed_ms, 3),
+        }
+        if d is not None:
+            out.update(
+                profile=d.profile, category=d.category, confidence=round(d.confidence, 4),
+                complexity=d.complexity, strategy=d.strategy, reason=d.reason,
+                ranking=[a.name for a in d.ranking], warnings=[*pick.warnings, *d.warnings],
+            )
+        else:
+            out.update(profile=None, category=None, confidence=None, complexity=None, strategy=None,
+                       reason=f"RouteIQ failed ({pick.fallback_reason}); first healthy deployment served",
+                       ranking=[], warnings=list(pick.warnings))
+        return out
+
+    def stamp(self, metadata: dict[str, Any] | None, record: Mapping[str, Any]) -> None:
+        """Put the decision where LiteLLM's callbacks, spend logs and OTel spans see it."""
+        if metadata is None:
+            return
+        metadata[self.settings.metadata_key] = dict(record)
+        spend = metadata.get("spend_logs_metadata")
+        merged = dict(spend) if isinstance(spend, Mapping) else {}
+        merged.update({
+            "routeiq_deployment": record["deployment"],
+            "routeiq_model": record["model"],
+            "routeiq_category": record["category"],
+            "routeiq_profile": record["profile"],
+            "routeiq_confidence": record["confidence"],
+            "routeiq_fallback": record["fallback"],
+        })
+        metadata["spend_logs_metadata"] = merged
+
+
+def _without_profile(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(inputs)
+    out.pop("profile", None)
+    md = dict(out.get("metadata") or {})
+    md.pop("routeiq_profile", None)
+    out["metadata"] = md
+    return out

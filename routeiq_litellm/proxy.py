@@ -1,0 +1,155 @@
+"""RouteIQ in the LiteLLM proxy (``litellm --config config.yaml``), configured by YAML only.
+
+Two routes, both per worker process (each ``--num_workers`` worker builds its own router):
+
+* ``router_settings: {plugins: ["routeiq_litellm.proxy.plugin"]}`` — the official routing
+  plugin hook: RouteIQ narrows the candidate models and LiteLLM keeps its load balancing,
+  cooldowns and health filters. Add ``litellm_settings: {callbacks: ["routeiq_litellm.proxy.headers"]}``
+  for ``x-routeiq-*`` response headers.
+* ``litellm_settings: {callbacks: ["routeiq_litellm.proxy.binder"]}`` — full control: a callback
+  that binds :class:`~routeiq_litellm.strategy.RouteIQRoutingStrategy` to the worker's router
+  before its first request, and binds again whenever the proxy rebuilds the router or its
+  ``routing_strategy`` changes (which silently drops a custom strategy in LiteLLM).
+
+Settings come from the file named by ``ROUTEIQ_LITELLM_CONFIG`` (it may be the proxy's own
+config with a top-level ``routeiq:`` section).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from ._compat import all_deployments, bind_strategy, group_deployments, import_litellm, routing_strategy_name
+from ._engine import RoutingEngine, metadata_of
+from .plugin import RouteIQRoutingPlugin
+
+import_litellm()
+from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+
+__all__ = ["RouteIQProxyCallback", "binder", "headers", "plugin", "shared_engine"]
+
+log = logging.getLogger("routeiq.litellm")
+
+_engine: RoutingEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def shared_engine() -> RoutingEngine:
+    """The worker's one engine (settings from ``ROUTEIQ_LITELLM_CONFIG``), shared by plugin and binder."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                from .install import make_engine
+
+                _engine = make_engine()
+    return _engine
+
+
+class _ProxyPlugin(RouteIQRoutingPlugin):
+    """The routing plugin with the worker's shared engine."""
+
+    @property
+    def engine(self) -> RoutingEngine:
+        return shared_engine()
+
+
+def _record(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    md = metadata_of(data) or {}
+    record = md.get(key)
+    if not isinstance(record, Mapping):
+        signals = md.get("routing_plugin_signals")
+        record = signals.get(key) if isinstance(signals, Mapping) else None
+    return record if isinstance(record, Mapping) else None
+
+
+class RouteIQProxyCallback(CustomLogger):
+    """Binds RouteIQ to the proxy's router (``bind=True``) and adds ``x-routeiq-*`` response headers."""
+
+    def __init__(self, *, bind: bool) -> None:
+        super().__init__()
+        self.bind = bind
+        self._bound: Any = None  # weakref to the router we bound to
+        self._bound_strategy: str | None = None
+        self._lock = threading.Lock()
+        self.binds = 0
+
+    # ------------------------------------------------------------------ binding
+    def _needs_bind(self, router: Any) -> bool:
+        current = self._bound() if self._bound is not None else None
+        return current is not router or routing_strategy_name(router) != self._bound_strategy
+
+    def ensure_bound(self, router: Any) -> bool:
+        """Bind to ``router`` unless already bound to it with the same routing_strategy; True if it bound."""
+        if router is None or not self._needs_bind(router):
+            return False
+        with self._lock:
+            if not self._needs_bind(router):
+                return False
+            from .strategy import RouteIQRoutingStrategy
+
+            engine = shared_engine()
+            bind_strategy(router, RouteIQRoutingStrategy(router, engine))
+            try:
+                self._bound = weakref.ref(router)
+            except TypeError:
+                self._bound = lambda: router
+            self._bound_strategy = routing_strategy_name(router)
+            self.binds += 1
+            log.info("routeiq: bound to the proxy router %#x in worker %d", id(router), os.getpid())
+            return True
+
+    @staticmethod
+    def _proxy_router() -> Any:
+        from litellm.proxy import proxy_server
+
+        return proxy_server.llm_router
+
+    def _warm_up(self, router: Any) -> None:
+        engine = shared_engine()
+        for group in sorted({str(d.get("model_name")) for d in all_deployments(router)}):
+            deployments = group_deployments(router, group)
+            if deployments:
+                try:
+                    engine.warm_up(deployments)
+                except Exception as exc:  # per-request picks fall back and log, too
+                    log.warning("routeiq: warm-up of model group %r failed: %s", group, exc)
+
+    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> Any:
+        if self.bind:
+            router = self._proxy_router()
+            if self.ensure_bound(router):
+                # Load the embedding model off the event loop before the first pick needs it.
+                await asyncio.get_running_loop().run_in_executor(None, self._warm_up, router)
+        return data
+
+    # ------------------------------------------------------------------ response headers
+    async def async_post_call_response_headers_hook(
+        self,
+        data: dict,
+        user_api_key_dict: Any,
+        response: Any,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, Any] | None = None,
+    ) -> dict[str, str] | None:
+        out = {"x-routeiq-worker-pid": str(os.getpid())}
+        record = _record(data, shared_engine().settings.metadata_key)
+        if record is not None:
+            for key in ("deployment", "model", "category", "profile", "confidence", "fallback"):
+                if record.get(key) is not None:
+                    out[f"x-routeiq-{key}"] = str(record[key])
+        return out
+
+
+#: ``router_settings.plugins: ["routeiq_litellm.proxy.plugin"]``
+plugin = _ProxyPlugin()
+#: ``litellm_settings.callbacks: ["routeiq_litellm.proxy.binder"]``
+binder = RouteIQProxyCallback(bind=True)
+#: ``litellm_settings.callbacks: ["routeiq_litellm.proxy.headers"]`` (response headers only)
+headers = RouteIQProxyCallback(bind=False)
