@@ -216,6 +216,12 @@ def _resolve(spec: StrategyLike, seed: int, registry: Any) -> BaseStrategy:
     return cls(seed=seed) if "seed" in fields else cls()
 
 
+def _learns(strategy: BaseStrategy) -> bool:
+    """True for a strategy that works untrained but can learn from data (e.g. a warm-started bandit)."""
+    fit = getattr(type(strategy), "_fit", None)
+    return isinstance(strategy, BaseStrategy) and fit is not None and fit is not BaseStrategy._fit
+
+
 def _strategy_name(strategy: BaseStrategy) -> str:
     return getattr(strategy, "name", "") or type(strategy).__name__
 
@@ -303,7 +309,7 @@ def evaluate(
         from .._embedding import default_embedder
 
         embedder = default_embedder()
-    if any(s.tags.needs_embedding and s.tags.requires_fit for s in instances):
+    if any(s.tags.needs_embedding and (s.tags.requires_fit or _learns(s)) for s in instances):
         train = embed_dataset(train, embedder, cache_dir=cache_dir, progress=progress)
     # the router's query features (category, complexity) need the test embeddings in any case
     test = embed_dataset(test, embedder, cache_dir=cache_dir, progress=progress)
@@ -381,7 +387,7 @@ def evaluate(
             if train_bar is not None:
                 train_bar.set_postfix_str(name)
             try:
-                needs_fit = bool(getattr(strategy.tags, "requires_fit", True))
+                needs_fit = bool(getattr(strategy.tags, "requires_fit", True)) or _learns(strategy)
                 res.trained = needs_fit
                 if needs_fit:
                     t0 = time.perf_counter()

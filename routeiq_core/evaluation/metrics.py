@@ -16,7 +16,8 @@ hand-computed examples.
   thresholds at the quantiles of the router's strong-win score (10 equal bins,
   11 thresholds), the strong-call share and accuracy at each; ``CPT(x%)`` = the
   strong-call percentage at which accuracy reaches ``weak + x (strong - weak)``
-  (``np.interp`` over the points sorted by call share); ``AUC`` = trapezoid area of
+  (``np.interp`` over the points sorted by call share; CPT(95%) is added for RouteLLM's
+  "95% of GPT-4 quality" headline); ``AUC`` = trapezoid area of
   accuracy over call share in [0, 1]; ``APGR = (AUC - weak_auc) / (strong_auc - weak_auc)``.
 """
 
@@ -139,13 +140,14 @@ class RouteLLMMetrics:
     cpt20: float
     cpt50: float
     cpt80: float
+    cpt95: float  # not in RouteLLM's table; compares with its "95% of GPT-4 quality" headline
     auc: float
     apgr: float
     strong_pct: tuple[float, ...]
     quality: tuple[float, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"cpt20": self.cpt20, "cpt50": self.cpt50, "cpt80": self.cpt80, "auc": self.auc,
+        return {"cpt20": self.cpt20, "cpt50": self.cpt50, "cpt80": self.cpt80, "cpt95": self.cpt95, "auc": self.auc,
                 "apgr": self.apgr, "strong_pct": list(self.strong_pct), "quality": list(self.quality)}
 
 
@@ -175,10 +177,10 @@ def routellm_metrics(strong_pct: np.ndarray, quality: np.ndarray, strong_quality
     x = np.asarray(strong_pct, dtype=np.float64)[order]
     y = np.asarray(quality, dtype=np.float64)[order]
     gap = strong_quality - weak_quality
-    cpt = [float(np.interp(p * gap + weak_quality, y, x)) for p in (0.2, 0.5, 0.8)]
+    cpt = [float(np.interp(p * gap + weak_quality, y, x)) for p in (0.2, 0.5, 0.8, 0.95)]
     auc = float(np.trapezoid(y, x / 100.0))
     weak_auc = float(np.trapezoid(np.full_like(y, weak_quality), x / 100.0))
     strong_auc = float(np.trapezoid(np.full_like(y, strong_quality), x / 100.0))
     denom = strong_auc - weak_auc
     apgr = float((auc - weak_auc) / denom) if denom != 0 else float("nan")
-    return RouteLLMMetrics(cpt[0], cpt[1], cpt[2], auc, apgr, tuple(map(float, x)), tuple(map(float, y)))
+    return RouteLLMMetrics(cpt[0], cpt[1], cpt[2], cpt[3], auc, apgr, tuple(map(float, x)), tuple(map(float, y)))
