@@ -28,16 +28,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyParams, StrategyTags
+from routeiq_core import Candidate, Query, RoutingDataset, StrategyParams, StrategyTags
 from routeiq_core.errors import DatasetError
 
-from ._base import best_mask, candidate_values_batch
-from ._nn import Adam, sigmoid
+from ._base import best_mask
+from ._nn import Adam, sigmoid, small_matrix_threads
+from ._per_model import PerModelParams, PerModelStrategy, query_matrix
 
 __all__ = ["GraphParams", "GraphRouterStrategy", "graph_loss", "init_graph_params", "model_states"]
 
@@ -126,7 +127,7 @@ def graph_loss(
     return loss, grads, GraphForward(q0, states, g_rep, np.zeros_like(states))
 
 
-class GraphParams(StrategyParams):
+class GraphParams(PerModelParams):
     """Hyper-parameters of the query-model graph network."""
 
     hidden_dim: int = Field(64, ge=2, description="Node state size (GraphRouter aligns features to 64).")
@@ -139,14 +140,14 @@ class GraphParams(StrategyParams):
     seed: int = 0
 
 
-class GraphRouterStrategy(BaseStrategy):
+class GraphRouterStrategy(PerModelStrategy):
     """GraphRouter on numpy: a query-model graph whose edges carry performance.
 
     Attributes set by fit:
         query_weight_, query_bias_: (dim, hidden), (hidden,) query feature map.
         model_vectors_: (m, hidden) model node states after message passing over all training edges.
         model_bias_: (m,) per-model score bias.
-        models_: trained model names; embedding_dim_: input dimension.
+        models_, model_mean_, embedding_dim_: see :class:`~._per_model.PerModelStrategy`.
     """
 
     name: ClassVar[str] = "graph"
@@ -185,16 +186,17 @@ class GraphRouterStrategy(BaseStrategy):
             params.update(extra.init(p.hidden_dim, rng))
         opt = Adam(params, lr=p.learning_rate, weight_decay=p.weight_decay)
         batch = min(p.batch_size, n)
-        for _ in range(p.steps):
-            idx = rng.choice(n, size=batch, replace=False) if batch < n else np.arange(n)
-            hide = rng.random((batch, scores.shape[1])) < p.edge_mask_ratio
-            visible = known[idx] & ~hide
-            supervise = known[idx] & hide
-            offset = None if extra is None else extra.forward(params, idx, rng)
-            _, grads, fwd = graph_loss(params, x[idx], scores[idx], visible, target[idx], supervise, offset)
-            if extra is not None:
-                grads.update(extra.backward(params, fwd, grads))
-            opt.step(grads)
+        with small_matrix_threads():
+            for _ in range(p.steps):
+                idx = rng.choice(n, size=batch, replace=False) if batch < n else np.arange(n)
+                hide = rng.random((batch, scores.shape[1])) < p.edge_mask_ratio
+                visible = known[idx] & ~hide
+                supervise = known[idx] & hide
+                offset = None if extra is None else extra.forward(params, idx, rng)
+                _, grads, fwd = graph_loss(params, x[idx], scores[idx], visible, target[idx], supervise, offset)
+                if extra is not None:
+                    grads.update(extra.backward(params, fwd, grads))
+                opt.step(grads)
         return params
 
     def _store(self, params: dict[str, np.ndarray], dataset: RoutingDataset) -> None:
@@ -203,11 +205,11 @@ class GraphRouterStrategy(BaseStrategy):
         self.query_bias_ = params["bq"].astype(np.float32)
         self.model_vectors_ = model_states(params, x, dataset.scores, known).astype(np.float32)
         self.model_bias_ = params["bm"].astype(np.float64)
-        self.models_ = list(dataset.models)
-        self.embedding_dim_ = int(x.shape[1])
+        self._fit_common(dataset)
 
     def _fit(self, dataset: RoutingDataset) -> None:
-        self._store(self._train(dataset), dataset)
+        with small_matrix_threads():
+            self._store(self._train(dataset), dataset)
 
     # ------------------------------------------------------------------ predicting
     def _query_features(self, embeddings: np.ndarray) -> np.ndarray:
@@ -222,15 +224,10 @@ class GraphRouterStrategy(BaseStrategy):
         self.check_fitted()
         return self._quality(self._query_features(np.atleast_2d(embeddings)))
 
-    def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
-        return self._predict_batch([query], candidates)[0]
-
-    def _predict_batch(self, queries: Sequence[Query], candidates: Sequence[Candidate]) -> list[Estimate]:
-        x = np.stack([np.asarray(q.embedding, dtype=np.float64) for q in queries])
-        quality = candidate_values_batch(self.model_quality(x), candidates, self.models_)
-        return [Estimate(quality={c.name: float(v) for c, v in zip(candidates, row)}, details={"graph": "query-model"})
-                for row in quality]
-
+    def _quality_matrix(
+        self, queries: Sequence[Query], candidates: Sequence[Candidate]
+    ) -> tuple[np.ndarray, list[dict[str, Any]] | None]:
+        return self.model_quality(query_matrix(queries)), None
 
 class _ExtraTerm:
     """A term added to the query representation in the score (see GMT)."""

@@ -24,7 +24,6 @@ that tests and docs can exercise the LLM-calling strategies without a network.
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
 import re
 import threading
@@ -40,6 +39,7 @@ from routeiq_core import BaseStrategy, Candidate, Estimate, Query, StrategyParam
 from routeiq_core.errors import ConfigError, StrategyError
 
 from ._base import candidate_values, column_means
+from ._text_embedding import deepcopy_sharing_resources
 
 __all__ = [
     "AsyncLLM",
@@ -208,14 +208,19 @@ def match_candidate(text: str, candidates: Sequence[Candidate]) -> Candidate | N
     if not text:
         return None
     hay = _norm(text)
+    lowered = text.lower()
     best: tuple[int, int, int] | None = None  # (-length, position, index)
     for i, cand in enumerate(candidates):
         keys = {cand.name, cand.model, cand.model.rsplit("/", 1)[-1], cand.name.rsplit("/", 1)[-1]}
         for key in keys:
             k = _norm(key)
-            if len(k) < 2:
+            if not k:
                 continue
-            pos = hay.find(k)
+            if len(k) >= 3:
+                pos = hay.find(k)
+            else:  # very short names ("a", "b2") only as a whole word, or as the whole reply
+                found = re.search(rf"(?<![a-z0-9]){re.escape(key.lower())}(?![a-z0-9])", lowered)
+                pos = 0 if hay == k else (found.start() if found else -1)
             if pos >= 0:
                 rank = (-len(k), pos, i)
                 if best is None or rank < best:
@@ -294,11 +299,7 @@ class LLMStrategy(BaseStrategy):
         return new
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BaseStrategy:
-        new = type(self).__new__(type(self))
-        for key, value in vars(self).items():
-            # Clients are shared, never copied (they may hold sockets and locks).
-            setattr(new, key, value if key == "_binding" else copy.deepcopy(value, memo))
-        return new
+        return deepcopy_sharing_resources(self, memo)  # type: ignore[no-any-return]
 
     @classmethod
     def conformance_instances(cls) -> list[LLMStrategy]:
@@ -314,25 +315,26 @@ class LLMStrategy(BaseStrategy):
         )
 
     # ------------------------------------------------------------------ priors
-    def _prior(self, candidates: Sequence[Candidate]) -> dict[str, float]:
+    def _fit(self, dataset: Any) -> None:
+        """Optional for strategies that need no training: remember each model's mean score as the prior."""
+        self.models_ = [str(m) for m in dataset.models]
+        self.model_mean_ = column_means(dataset.scores)
+
+    def _prior(self, query: Query, candidates: Sequence[Candidate]) -> dict[str, float]:
         """Quality without asking the LLM: training means of known models, else the candidate's strength."""
-        means = getattr(self, "model_means_", None)
+        means = getattr(self, "model_mean_", None)
         models = getattr(self, "models_", None)
         if means is not None and models is not None:
             return candidate_values(np.asarray(means), candidates, models)
         return {c.name: float(c.strength()) for c in candidates}
 
-    def _fit_prior(self, dataset: Any) -> None:
-        self.models_ = list(dataset.models)
-        self.model_means_ = column_means(dataset.scores)
-
-    def _fallback(self, candidates: Sequence[Candidate], reason: str, log: _CallLog | None = None,
-                  **details: Any) -> Estimate:
-        out = {"fallback": True, "warning": f"{self.name}: {reason}; used the prior quality"}
+    def _fallback(self, query: Query, candidates: Sequence[Candidate], reason: str,
+                  log: _CallLog | None = None, **details: Any) -> Estimate:
+        out: dict[str, Any] = {"fallback": True, "warning": f"{self.name}: {reason}; used the prior quality"}
         if log is not None:
             out["llm_calls"] = log.entries
         out.update(details)
-        return Estimate(quality=self._prior(candidates), details=out, confidence=0.0)
+        return Estimate(quality=self._prior(query, candidates), details=out, confidence=0.0)
 
     # ------------------------------------------------------------------ driving the procedure
     def _procedure(self, query: Query, candidates: Sequence[Candidate]) -> Procedure:
@@ -345,9 +347,14 @@ class LLMStrategy(BaseStrategy):
     def _cap(self) -> int:
         return int(getattr(self.params, "max_llm_calls", 16))
 
+    def _binding_for(self, req: LLMRequest) -> LLMBinding:
+        """The callables that serve ``req`` (Router-R1 sends pool calls to a second binding)."""
+        return self._binding
+
     def _call_sync(self, req: LLMRequest, log: _CallLog) -> str:
         log.reserve(1, req.model)
-        fn = self._binding.sync
+        binding = self._binding_for(req)
+        fn = binding.sync if binding.sync is not None else self._binding.sync
         assert fn is not None
         start = time.perf_counter()
         entry: dict[str, Any] = {"model": req.model, "purpose": req.purpose}
@@ -378,12 +385,14 @@ class LLMStrategy(BaseStrategy):
         entry: dict[str, Any] = {"model": req.model, "purpose": req.purpose}
         log.entries.append(entry)
         box: dict[str, Any] = {}
+        binding = self._binding_for(req)
         try:
-            if self._binding.async_ is not None:
-                coro = self._binding.async_(req.model, req.message_list())
+            if binding.async_ is not None:
+                coro = binding.async_(req.model, req.message_list())
+            elif binding.sync is not None:
+                coro = asyncio.to_thread(binding.sync, req.model, req.message_list())
             else:
-                assert self._binding.sync is not None
-                coro = asyncio.to_thread(self._binding.sync, req.model, req.message_list())
+                raise self._missing_llm()
             box["text"] = response_text(await asyncio.wait_for(coro, self._timeout()))
         except asyncio.CancelledError:
             raise
@@ -423,7 +432,7 @@ class LLMStrategy(BaseStrategy):
             estimate: Estimate = stop.value
             return _with_calls(estimate, log)
         except LLMCallError as exc:
-            return self._fallback(candidates, str(exc), log)
+            return self._fallback(query, candidates, str(exc), log)
 
     def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
         if not self._binding:
@@ -445,6 +454,9 @@ class LLMStrategy(BaseStrategy):
             return self._call_sync(step, log)
 
         return self._drive(query, candidates, answer)
+
+    def _predict_batch(self, queries: Sequence[Query], candidates: Sequence[Candidate]) -> list[Estimate]:
+        return [self._predict(q, candidates) for q in queries]
 
     async def apredict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
         """Async ``predict``: awaits the async callable (or runs the sync one in a thread)."""
@@ -474,7 +486,7 @@ class LLMStrategy(BaseStrategy):
         except StopIteration as stop:
             return _with_calls(stop.value, log)
         except LLMCallError as exc:
-            return self._fallback(candidates, str(exc), log)
+            return self._fallback(query, candidates, str(exc), log)
 
 
 def _with_calls(estimate: Estimate, log: _CallLog) -> Estimate:

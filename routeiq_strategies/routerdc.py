@@ -21,15 +21,15 @@ on the training scores (monotone, so RouterDC's ranking is unchanged).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyParams, StrategyTags
+from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
 from routeiq_core.errors import DatasetError
 
-from ._base import candidate_values_batch, fill_unknown
+from ._base import fill_unknown
 from ._nn import (
     Adam,
     fit_logistic_calibration,
@@ -38,7 +38,9 @@ from ._nn import (
     normalize_rows,
     normalize_rows_backward,
     sigmoid,
+    small_matrix_threads,
 )
+from ._per_model import PerModelParams, PerModelStrategy, query_matrix
 
 __all__ = ["RouterDCStrategy", "contrastive_sets", "dual_contrastive_loss"]
 
@@ -128,22 +130,21 @@ def dual_contrastive_loss(
     return loss, {"a": g_z.T @ h, "e": normalize_rows_backward(g_en, en, enorm)}
 
 
-class RouterDCStrategy(BaseStrategy):
+class RouterDCStrategy(PerModelStrategy):
     """RouterDC with a frozen MiniLM encoder, a learned linear map and learned model embeddings.
 
     Attributes set by fit:
         map_: (latent_dim, dim) query map ``A``.
         model_embeddings_: (m, latent_dim) unit-norm model embeddings ``E``.
         calibration_: [a, b] of ``quality = sigmoid(a * cos + b)``.
-        models_: trained model names (rows of ``model_embeddings_``).
-        embedding_dim_: input embedding dimension.
+        models_, model_mean_, embedding_dim_: see :class:`~._per_model.PerModelStrategy`.
         train_loss_: loss of the last training epoch (diagnostic).
     """
 
     name: ClassVar[str] = "routerdc"
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
-    class Params(StrategyParams):
+    class Params(PerModelParams):
         latent_dim: int = Field(128, ge=2, description="Dimension of the mapped query / model space.")
         top_k: int = Field(3, ge=1, description="Positives per prompt (RouterDC top_k).")
         last_k: int = Field(3, ge=1, description="Negatives per prompt (RouterDC last_k).")
@@ -182,24 +183,24 @@ class RouterDCStrategy(BaseStrategy):
         order = rng.permutation(n)
         cursor = 0
         losses: list[float] = []
-        for _ in range(p.steps):
-            if cursor + batch > n:
-                order, cursor = rng.permutation(n), 0
-            idx = order[cursor:cursor + batch]
-            cursor += batch
-            cl_index = _cluster_triples(clusters[idx], p.n_negatives, rng) if p.cluster_weight > 0 else None
-            loss, grads = dual_contrastive_loss(params["a"], params["e"], x[idx], pos[idx], neg[idx], p.top_k,
-                                                p.temperature, cl_index, p.cluster_weight)
-            opt.step(grads)
-            losses.append(loss)
-        e_unit, _ = normalize_rows(params["e"])
-        cos = self._cosine(x, params["a"], e_unit)
+        with small_matrix_threads():
+            for _ in range(p.steps):
+                if cursor + batch > n:
+                    order, cursor = rng.permutation(n), 0
+                idx = order[cursor:cursor + batch]
+                cursor += batch
+                cl_index = _cluster_triples(clusters[idx], p.n_negatives, rng) if p.cluster_weight > 0 else None
+                loss, grads = dual_contrastive_loss(params["a"], params["e"], x[idx], pos[idx], neg[idx], p.top_k,
+                                                    p.temperature, cl_index, p.cluster_weight)
+                opt.step(grads)
+                losses.append(loss)
+            e_unit, _ = normalize_rows(params["e"])
+            cos = self._cosine(x, params["a"], e_unit)
         a_cal, b_cal = fit_logistic_calibration(cos, scores)
         self.map_ = params["a"].astype(np.float32)
         self.model_embeddings_ = e_unit.astype(np.float32)
         self.calibration_ = np.array([a_cal, b_cal])
-        self.models_ = list(dataset.models)
-        self.embedding_dim_ = int(dim)
+        self._fit_common(dataset)
         self.train_loss_ = float(np.mean(losses[-max(1, n // batch):]))
 
     @staticmethod
@@ -213,16 +214,10 @@ class RouterDCStrategy(BaseStrategy):
         cos = self._cosine(embeddings, self.map_, self.model_embeddings_)
         return sigmoid(self.calibration_[0] * cos + self.calibration_[1])
 
-    def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
-        return self._predict_batch([query], candidates)[0]
-
-    def _predict_batch(self, queries: Sequence[Query], candidates: Sequence[Candidate]) -> list[Estimate]:
-        x = np.stack([np.asarray(q.embedding, dtype=np.float64) for q in queries])
-        quality = candidate_values_batch(self.model_quality(x), candidates, self.models_)
-        return [Estimate(quality={c.name: float(v) for c, v in zip(candidates, row)},
-                         details={"similarity": "cosine", "calibration": [round(float(v), 4) for v in self.calibration_]})
-                for row in quality]
-
+    def _quality_matrix(
+        self, queries: Sequence[Query], candidates: Sequence[Candidate]
+    ) -> tuple[np.ndarray, list[dict[str, Any]] | None]:
+        return self.model_quality(query_matrix(queries)), None
 
 def _cluster_triples(clusters: np.ndarray, n_negatives: int, rng: np.random.Generator) -> np.ndarray:
     """Per batch row: [one other same-cluster row, ``n_negatives`` other-cluster rows], or -1s."""
