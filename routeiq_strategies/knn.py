@@ -17,7 +17,8 @@ from pydantic import Field
 
 from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
 
-from ._numeric import unit_rows
+from ._nn import kmeans
+from ._numeric import assign_nearest, unit_rows
 from ._per_model import PerModelParams, PerModelStrategy, query_matrix
 
 __all__ = ["KNNStrategy"]
@@ -29,9 +30,17 @@ _CHUNK = 256
 class KNNStrategy(PerModelStrategy):
     """Cosine kNN over training prompts; quality = neighbours' mean score per model.
 
+    Above ``approximate_above`` training prompts the search uses an inverted-file
+    index: k-means lists over the embeddings, and only the ``n_probe`` lists whose
+    centroids are closest to the query are scanned (then ranked exactly), so one
+    decision reads a few thousand vectors instead of all of them.
+
     Attributes set by fit:
-        embeddings_: (n_prompts, dim) float32, L2-normalised training embeddings.
-        scores_: (n_prompts, n_models) float32 training scores, NaN = unknown.
+        embeddings_: (n_prompts, dim) float32, L2-normalised training embeddings
+            (grouped by list when indexed).
+        scores_: (n_prompts, n_models) float32 training scores in the same row order, NaN = unknown.
+        list_centroids_: (n_lists, dim) float32 list centroids (indexed only).
+        list_starts_: (n_lists + 1,) int64 row offsets of each list (indexed only).
         models_, model_mean_, embedding_dim_: see :class:`PerModelStrategy`.
     """
 
@@ -46,43 +55,91 @@ class KNNStrategy(PerModelStrategy):
         shrinkage: float = Field(
             1.0, ge=0.0, description="Pseudo-neighbours at the model's global mean (0 = none)."
         )
+        approximate_above: int | None = Field(
+            20_000, ge=1, description="Index the data (approximate search) above this many prompts; None = exact."
+        )
+        n_probe: int = Field(12, ge=1, description="Index lists scanned per query (approximate search).")
+        seed: int = Field(0, description="Seed of the index's k-means.")
 
     params: Params
 
     def _fit(self, dataset: RoutingDataset) -> None:
         self._fit_common(dataset)
-        self.embeddings_ = unit_rows(dataset.require_embeddings())
-        self.scores_ = dataset.scores.astype(np.float32)
+        x = unit_rows(dataset.require_embeddings())
+        scores = dataset.scores.astype(np.float32)
+        limit = self.params.approximate_above
+        if limit is not None and len(x) > limit:
+            order, self.list_centroids_, self.list_starts_ = _build_index(x, self.params.seed)
+            x, scores = x[order], scores[order]
+        self.embeddings_ = np.ascontiguousarray(x)
+        self.scores_ = scores
 
     def _quality_matrix(
         self, queries: Sequence[Query], candidates: Sequence[Candidate]
     ) -> tuple[np.ndarray, list[dict[str, Any]]]:
         x = query_matrix(queries)
-        out = np.empty((len(queries), len(self.models_)))
+        indexed = getattr(self, "list_starts_", None) is not None
+        quality = np.empty((len(queries), len(self.models_)))
         details: list[dict[str, Any]] = []
-        for start in range(0, len(queries), _CHUNK):
-            q, info = self._neighbour_estimate(x[start : start + _CHUNK])
-            out[start : start + len(q)] = q
+        step = 1 if indexed else _CHUNK
+        for start in range(0, len(queries), step):
+            if indexed:
+                rows, sims = self._search_index(x[start])
+            else:
+                rows, sims = _top_k(x[start : start + step] @ self.embeddings_.T, self.params.k)
+            q, info = self._estimate(rows, sims)
+            quality[start : start + len(q)] = q
             details.extend(info)
-        return out, details
+        return quality, details
 
-    def _neighbour_estimate(self, x: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
-        sims = x @ self.embeddings_.T  # (b, n)
-        n = sims.shape[1]
-        k = min(self.params.k, n)
-        if k < n:
-            idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        else:
-            idx = np.broadcast_to(np.arange(n), (sims.shape[0], n))
-        near = np.take_along_axis(sims, idx, axis=1).astype(np.float64)  # (b, k)
+    def _search_index(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(1, k) rows and similarities of the nearest prompts in the ``n_probe`` closest lists."""
+        starts = self.list_starts_
+        cents = self.list_centroids_
+        closeness = cents @ x - 0.5 * (cents * cents).sum(axis=1)  # the order of assign_nearest
+        near_lists = _top_k(closeness[None, :], self.params.n_probe)[0][0]
+        spans = [(int(starts[c]), int(starts[c + 1])) for c in near_lists]
+        sims = np.concatenate([self.embeddings_[a:b] @ x for a, b in spans])
+        rows = np.concatenate([np.arange(a, b) for a, b in spans])
+        local, near = _top_k(sims[None, :], self.params.k)
+        return rows[local], near
+
+    def _estimate(self, idx: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Per-model quality from the neighbours ``idx`` (b, k) with similarities ``near``."""
+        near = near.astype(np.float64)
         weights = np.ones_like(near) if self.params.weighting == "uniform" else np.maximum(near, 0.0)
         scores = self.scores_[idx].astype(np.float64)  # (b, k, m)
         known = ~np.isnan(scores)
         w = weights[:, :, None] * known
         lam = self.params.shrinkage
-        num = (w * np.where(known, scores, 0.0)).sum(axis=1) + lam * self.model_mean_[None, :]
-        den = w.sum(axis=1) + lam
         mean = np.asarray(self.model_mean_, dtype=np.float64)
+        num = (w * np.where(known, scores, 0.0)).sum(axis=1) + lam * mean[None, :]
+        den = w.sum(axis=1) + lam
         quality = np.divide(num, den, out=np.broadcast_to(mean, num.shape).copy(), where=den > 0)
+        k = idx.shape[1]
         details = [{"neighbours": int(k), "mean_similarity": round(float(row.mean()), 4)} for row in near]
         return quality, details
+
+
+def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of the ``k`` largest entries of each row (unordered)."""
+    n = sims.shape[1]
+    if k >= n:
+        idx = np.broadcast_to(np.arange(n), sims.shape)
+    else:
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return idx, np.take_along_axis(sims, idx, axis=1)
+
+
+def _build_index(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row order grouped by k-means list, list centroids and list offsets (sqrt(n) lists)."""
+    n = len(x)
+    n_lists = max(1, int(round(np.sqrt(n))))
+    rng = np.random.default_rng(seed)
+    sample = x[rng.choice(n, size=min(n, 40 * n_lists), replace=False)]
+    _, centers = kmeans(sample, n_lists, seed=seed, iters=15)
+    centroids = centers.astype(np.float32)
+    labels = assign_nearest(x, centroids)
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(len(centroids) + 1)).astype(np.int64)
+    return order, centroids, starts

@@ -131,7 +131,8 @@ def _pair_gradients(
     grad_proj = x.T @ grad_u
     wu = readout[None, :] * u  # d delta / d p_hat
     grad_vectors = np.zeros_like(vectors)
+    eye = np.eye(len(vectors), dtype=vectors.dtype)
     for rows, sign, ph in ((win, 1.0, pw), (lose, -1.0, pl)):
         tangent = wu - (wu * ph).sum(axis=1, keepdims=True) * ph  # (I - p p^T) wu
-        np.add.at(grad_vectors, rows, sign * g * tangent / norms[rows])
+        grad_vectors += eye[rows].T @ (sign * g * tangent / norms[rows])  # scatter-add by model
     return [grad_proj.astype(np.float32), grad_vectors.astype(np.float32), grad_readout.astype(np.float32)]

@@ -86,6 +86,6 @@ def test_bad_params(bad: dict) -> None:
 
 @pytest.mark.slow
 def test_llmrouter_mf(llmrouter) -> None:
-    """MF on LLMRouter: well above random choice (0.40) at its best cost weight."""
+    """MF on LLMRouter: about the best single model's quality at a lower cost (random choice: 0.40)."""
     result = llmrouter.evaluate(MatrixFactorizationStrategy().fit(llmrouter.train))
-    assert result["max_quality"] > 0.5, result
+    assert result["margin"] > -0.02, result

@@ -84,4 +84,4 @@ def test_llmrouter_personalized(llmrouter) -> None:
     model = PersonalizedStrategy().fit(llmrouter.train)
     result = llmrouter.evaluate(model, with_users=True)
     llmrouter.evaluate(model, label="personalized[no user]")
-    assert result["beats_best_single_cheaper"], result
+    assert result["margin"] > 0.01, result

@@ -81,6 +81,6 @@ def test_bad_params(bad: dict) -> None:
 
 @pytest.mark.slow
 def test_llmrouter_svm(llmrouter) -> None:
-    """Linear SVM on LLMRouter test data: well above random choice (0.40) and near the best single model."""
+    """Linear SVM on LLMRouter: well above random choice (0.40), about the best single model's quality for less."""
     result = llmrouter.evaluate(SVMStrategy().fit(llmrouter.train))
-    assert result["max_quality"] > 0.5, result
+    assert result["margin"] > -0.02, result
