@@ -1,0 +1,137 @@
+"""Centroids: the shipped set is reproducible, and a custom set built from your seeds routes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from routeiq_core import CentroidError, OnnxEmbedder, Router
+from routeiq_core._centroids import DEFAULT_CENTROIDS, DEFAULT_SEEDS, CentroidSet
+from routeiq_core.cli import main
+
+CUSTOM_SEEDS = {
+    "categories": {
+        "cooking": {
+            "description": "Recipes and kitchen questions.",
+            "floor_tier": 1,
+            "output_tokens": 250,
+            "prompts": ["How do I make a fluffy omelette?", "What can I cook with leftover rice?",
+                        "How long should I roast a chicken?", "Give me a recipe for banana bread."],
+        },
+        "legal": {
+            "description": "Contracts and legal questions.",
+            "floor_tier": 4,
+            "output_tokens": 900,
+            "prompts": ["Review this employment contract for unfair clauses.",
+                        "Is a verbal agreement legally binding?",
+                        "Draft a non-disclosure agreement between two companies.",
+                        "What are my rights if my landlord keeps my deposit?"],
+        },
+        "smalltalk": {
+            "description": "Greetings.",
+            "floor_tier": 1,
+            "output_tokens": 60,
+            "prompts": ["hi", "hello there", "how are you?", "good evening"],
+        },
+    },
+    "difficulty": {
+        "easy": ["hi", "what time is it", "thanks"],
+        "hard": ["Prove the Riemann hypothesis.", "Design a distributed database with strict serializability.",
+                 "Derive the Navier-Stokes equations from first principles."],
+    },
+}
+
+
+def test_build_check_reproduces_the_shipped_centroids(capsys: pytest.CaptureFixture[str], embedder: OnnxEmbedder) -> None:
+    """'routeiq centroids build --check' rebuilds from the seeds and finds identical arrays (exit 0)."""
+    assert main(["centroids", "build", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("identical: arrays sha256")
+
+
+def test_build_is_deterministic_and_matches_the_manifest(embedder: OnnxEmbedder) -> None:
+    """CentroidSet.build gives the shipped arrays bit for bit and records the seed and model hashes."""
+    shipped = CentroidSet.load()
+    built = CentroidSet.build(OnnxEmbedder(cache_size=0))
+    assert built.arrays_sha256() == shipped.arrays_sha256() == shipped.manifest["arrays_sha256"]
+    assert np.array_equal(built.matrix, shipped.matrix)
+    assert built.manifest["seeds_sha256"] == hashlib.sha256(Path(DEFAULT_SEEDS).read_bytes()).hexdigest()
+    assert shipped.manifest["seeds_sha256"] == built.manifest["seeds_sha256"]
+    assert built.embedding_model == shipped.embedding_model == embedder.model_id
+    assert built.names == shipped.names
+
+
+def test_build_check_detects_a_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--check against centroids built from other seeds reports DIFFERENT and exits 1."""
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps(CUSTOM_SEEDS))
+    assert main(["centroids", "build", "--seeds", str(seeds), "--out", str(tmp_path / "c")]) == 0
+    capsys.readouterr()
+    assert main(["centroids", "build", "--check", "--out", str(tmp_path / "c")]) == 1
+    assert capsys.readouterr().out.startswith("DIFFERENT")
+
+
+def test_custom_seeds_build_a_usable_router(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            embedder: OnnxEmbedder) -> None:
+    """Centroids built from a custom seeds file into a directory route with Router(centroids=dir)."""
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps(CUSTOM_SEEDS))
+    out_dir = tmp_path / "centroids"
+    assert main(["centroids", "build", "--seeds", str(seeds), "--out", str(out_dir)]) == 0
+    assert "wrote 3 centroids" in capsys.readouterr().out
+    assert sorted(p.name for p in out_dir.iterdir()) == ["arrays.npz", "manifest.json"]
+    router = Router(centroids=out_dir, embedder=embedder)
+    cooking = router.decide("What's a quick recipe for pancakes without eggs?")
+    assert cooking.category == "cooking"
+    legal = router.decide("Can my employer change my contract without my consent?")
+    assert legal.category == "legal"
+    assert legal.details["required_tier"] >= 4  # the custom floor tier applies
+    assert legal.candidate.tier >= 4
+    assert router.decide("hey there").category == "smalltalk"
+    assert main(["centroids", "show", "--dir", str(out_dir)]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["seed_counts"] == {"cooking": 4, "legal": 4, "smalltalk": 4}
+
+
+@pytest.mark.parametrize(
+    ("seeds", "fragment"),
+    [
+        ({"categories": {}}, "expected {'categories'"),
+        ({"categories": {"a": {"prompts": ["x"] * 3}, "b": {"prompts": ["y"]}},
+          "difficulty": {"easy": ["e"] * 3, "hard": ["h"] * 3}}, "at least 3 prompts"),
+        ({"categories": {"a": {"prompts": ["x"] * 3, "floor_tier": "high"}},
+          "difficulty": {"easy": ["e"] * 3, "hard": ["h"] * 3}}, "problem"),
+        ([1, 2, 3], "expected {'categories'"),
+    ],
+)
+def test_malformed_seed_files(tmp_path: Path, embedder: OnnxEmbedder, seeds: object, fragment: str) -> None:
+    """A malformed seeds file raises CentroidError explaining the expected shape."""
+    path = tmp_path / "seeds.json"
+    path.write_text(json.dumps(seeds))
+    with pytest.raises(CentroidError, match=fragment):
+        CentroidSet.build(embedder, path)
+
+
+def test_missing_seed_file(tmp_path: Path, embedder: OnnxEmbedder) -> None:
+    """A missing seeds file raises CentroidError naming it."""
+    with pytest.raises(CentroidError, match="cannot read seed prompts"):
+        CentroidSet.build(embedder, tmp_path / "none.json")
+
+
+def test_classification_fields(embedder: OnnxEmbedder) -> None:
+    """classify() gives a category, a confidence in [0, 1], a runner-up, a margin and a difficulty in (0, 1)."""
+    cset = CentroidSet.load(DEFAULT_CENTROIDS)
+    result = cset.classify(embedder.embed("Write a sonnet about the moon."))
+    assert result.category == "creative" and result.runner_up != result.category
+    assert 0.0 <= result.confidence <= 1.0 and result.margin >= 0.0
+    assert set(result.similarities) == set(cset.names)
+    assert result.similarities[result.category] - result.similarities[result.runner_up] == pytest.approx(result.margin)
+    assert 0.0 < result.difficulty < 1.0
+    hard = cset.classify(embedder.embed("Prove that the halting problem is undecidable by diagonalisation."))
+    assert hard.difficulty > cset.classify(embedder.embed("hello")).difficulty
+    with pytest.raises(CentroidError, match="expect"):
+        cset.classify(np.ones(10, dtype=np.float32))
