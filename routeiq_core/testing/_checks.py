@@ -85,7 +85,11 @@ def _fitted(strategy: Any, problem: _Problem | None = None) -> Any:
             _FITTED[strategy] = cached
         except TypeError:
             pass
-    return copy.deepcopy(cached)
+    # Fitted state lives only in ``*_`` attributes (the contract save/load relies on too).
+    out = _fresh(strategy)
+    for key, value in copy.deepcopy(cached.fitted_attributes()).items():
+        setattr(out, key, value)
+    return out
 
 
 def _tags(strategy: Any) -> Any:
