@@ -20,6 +20,7 @@ __all__ = [
     "decision_of",
     "install",
     "load_settings",
+    "make_engine",
     "routed_call",
 ]
 
@@ -28,7 +29,8 @@ _LOCATIONS = {
     "load_settings": "settings",
     "NoHealthyDeploymentError": "errors",
     "UnknownModelGroupError": "errors",
-    "install": "install",
+    "install": "_install",
+    "make_engine": "_install",
     "RouteIQRoutingStrategy": "strategy",
     "RouteIQRoutingPlugin": "plugin",
     "RoutedClient": "clients",

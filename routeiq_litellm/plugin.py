@@ -46,7 +46,7 @@ class RouteIQRoutingPlugin:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    from .install import make_engine
+                    from ._install import make_engine
 
                     self._engine = make_engine()
         return self._engine

@@ -46,7 +46,7 @@ def shared_engine() -> RoutingEngine:
     if _engine is None:
         with _engine_lock:
             if _engine is None:
-                from .install import make_engine
+                from ._install import make_engine
 
                 _engine = make_engine()
     return _engine
