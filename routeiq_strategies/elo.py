@@ -74,6 +74,11 @@ class EloStrategy(PerModelStrategy):
 
     params: Params
 
+    @classmethod
+    def conformance_instances(cls) -> list[EloStrategy]:
+        """Global ratings, and per-cluster ratings that need embeddings (for routeiq_core.testing)."""
+        return [cls(), cls(groups="cluster", n_clusters=2, ties="half")]
+
     def __init__(self, params: Any = None, /, **overrides: Any) -> None:
         super().__init__(params, **overrides)
         if self.params.groups != "none":

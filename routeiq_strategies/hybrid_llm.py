@@ -64,6 +64,11 @@ class HybridLLMStrategy(PerModelStrategy):
 
     params: Params
 
+    @classmethod
+    def conformance_instances(cls) -> list[HybridLLMStrategy]:
+        """Deterministic and probabilistic labels (for routeiq_core.testing)."""
+        return [cls(), cls(label="probabilistic")]
+
     def _fit(self, dataset: RoutingDataset) -> None:
         self._fit_common(dataset)
         x = unit_rows(dataset.require_embeddings())
@@ -87,7 +92,7 @@ class HybridLLMStrategy(PerModelStrategy):
                     _weighted_mean(s[both, large], 1 - y, self.model_mean_[large]),
                 ]
         weights, bias = ridge_fit(x, labels, self.params.alpha)
-        self.coef_ = weights.T.astype(np.float32)
+        self.coef_ = weights.T
         self.intercept_ = bias
         self.cond_ = cond
 
@@ -118,7 +123,7 @@ class HybridLLMStrategy(PerModelStrategy):
             return quality, [{"pair": None} for _ in queries]
         small, large = pair
         k = small * len(self.models_) + large
-        p = np.clip(query_matrix(queries) @ self.coef_[k] + self.intercept_[k], 0.0, 1.0)
+        p = np.clip(query_matrix(queries).astype(np.float64) @ self.coef_[k] + self.intercept_[k], 0.0, 1.0)
         win_s, lose_s, win_l, lose_l = self.cond_[k]
         quality[:, small] = p * win_s + (1 - p) * lose_s
         quality[:, large] = p * win_l + (1 - p) * lose_l

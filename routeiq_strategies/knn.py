@@ -63,6 +63,11 @@ class KNNStrategy(PerModelStrategy):
 
     params: Params
 
+    @classmethod
+    def conformance_instances(cls) -> list[KNNStrategy]:
+        """Exact search, and the index with few probes (for routeiq_core.testing)."""
+        return [cls(), cls(approximate_above=10, n_probe=2)]
+
     def _fit(self, dataset: RoutingDataset) -> None:
         self._fit_common(dataset)
         x = unit_rows(dataset.require_embeddings())

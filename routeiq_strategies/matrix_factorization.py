@@ -96,8 +96,9 @@ class MatrixFactorizationStrategy(PerModelStrategy):
 
     def _delta(self, x: np.ndarray) -> np.ndarray:
         """(n, n_models) bilinear scores."""
-        vec = unit_rows(self.model_vectors_)
-        return ((x @ self.proj_) @ (vec * self.readout_).T).astype(np.float64)
+        vec = unit_rows(self.model_vectors_).astype(np.float64)
+        proj = self.proj_.astype(np.float64)
+        return (np.asarray(x, dtype=np.float64) @ proj) @ (vec * self.readout_.astype(np.float64)).T
 
     def _quality_matrix(
         self, queries: Sequence[Query], candidates: Sequence[Candidate]

@@ -66,6 +66,11 @@ class MLPStrategy(PerModelStrategy):
 
     params: Params
 
+    @classmethod
+    def conformance_instances(cls) -> list[MLPStrategy]:
+        """Score regression, and tie-aware labels with calibration (for routeiq_core.testing)."""
+        return [cls(), cls(target="best", hidden=(16,))]
+
     def min_training_prompts(self) -> int:
         return 4
 
@@ -154,7 +159,9 @@ class MLPStrategy(PerModelStrategy):
         return [(getattr(self, f"weights_{i}_"), getattr(self, f"bias_{i}_")) for i in range(int(self.n_layers_))]
 
     def _logits(self, x: np.ndarray) -> np.ndarray:
-        return _forward(self._layers(), x)[-1].astype(np.float64)
+        # float64 at prediction: a batch then equals a loop of single predictions to the last bits.
+        layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in self._layers()]
+        return _forward(layers, np.asarray(x, dtype=np.float64))[-1]
 
     def _quality_matrix(
         self, queries: Sequence[Query], candidates: Sequence[Candidate]

@@ -65,6 +65,13 @@ class SVMStrategy(PerModelStrategy):
 
     params: Params
 
+    @classmethod
+    def conformance_instances(cls) -> list[SVMStrategy]:
+        """The numpy backend, plus sklearn's RBF SVC when scikit-learn is installed."""
+        from importlib.util import find_spec
+
+        return [cls(), cls(backend="sklearn", kernel="rbf")] if find_spec("sklearn") else [cls()]
+
     def min_training_prompts(self) -> int:
         return 4
 

@@ -71,6 +71,11 @@ class ThompsonStrategy(BaseStrategy):
 
     params: Params
 
+    @classmethod
+    def conformance_instances(cls) -> list[ThompsonStrategy]:
+        """Sampling (non-deterministic) and posterior means (deterministic) (for routeiq_core.testing)."""
+        return [cls(), cls(sample=False, n_clusters=2)]
+
     def __init__(self, params: Any = None, /, **overrides: Any) -> None:
         super().__init__(params, **overrides)
         self.tags = type(self).tags.model_copy(  # type: ignore[misc]
