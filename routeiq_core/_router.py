@@ -567,7 +567,8 @@ def _reason(
     if len(top) > 1:
         next_name, next_quality, next_cost = top[1]
         if cost > 0:
-            cost_txt = f"{next_cost / cost:.1f}x the cost"
+            ratio = next_cost / cost
+            cost_txt = f"{ratio:.1f}x the cost" if ratio >= 1 else f"{ratio:.2g}x the cost"
         else:
             cost_txt = "also free" if next_cost == 0 else "paid vs free"
         text += f"; next {next_name} ({next_quality - quality:+.2f} quality, {cost_txt})"
