@@ -283,6 +283,9 @@ def evaluate(
                 f"train and test have different models: {list(train.models)} vs {list(test.models)}"
             )
         test = test.select_models(train.models)
+    # columns in name order, so that exact ties go to the same model as in Router.decide
+    order = sorted(train.models)
+    train, test = train.select_models(order), test.select_models(order)
     cost_weight = BUILTIN_PROFILES[profile].cost_weight
     weights = np.unique(np.append(default_cost_weights() if cost_weights is None else cost_weights, cost_weight))
     notes: list[str] = []
