@@ -75,7 +75,7 @@ class CausalLLMStrategy(LLMStrategy, KNNStrategy):
 
     def _prior(self, query: Query, candidates: Sequence[Candidate]) -> dict[str, float]:
         """The kNN estimate: neighbours' mean score per candidate."""
-        quality, _ = self._neighbour_estimate(query_matrix([query]))
+        quality, _ = self._quality_matrix([query], candidates)
         row = candidate_values_batch(quality, candidates, self.models_, prior=self.params.unknown_quality)[0]
         return {c.name: float(np.clip(v, 0, 1)) for c, v in zip(candidates, row)}
 

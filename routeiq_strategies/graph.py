@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import Candidate, Query, RoutingDataset, StrategyParams, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Query, RoutingDataset, StrategyParams, StrategyTags
 from routeiq_core.errors import DatasetError
 
 from ._base import best_mask
@@ -156,6 +156,11 @@ class GraphRouterStrategy(PerModelStrategy):
 
     def min_training_prompts(self) -> int:
         return 4
+
+    @classmethod
+    def conformance_instances(cls) -> list[BaseStrategy]:
+        """Short training runs for the conformance kit (its toy data has 48 prompts)."""
+        return [cls(steps=150)]
 
     # ------------------------------------------------------------------ training
     def _targets(self, scores: np.ndarray) -> np.ndarray:

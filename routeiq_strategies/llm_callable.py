@@ -140,7 +140,7 @@ def _wrap_openai(client: Any, create_kwargs: Mapping[str, Any]) -> LLMBinding:
     create = _openai_create(client)
     assert create is not None
     extra = dict(create_kwargs)
-    if inspect.iscoroutinefunction(create):
+    if inspect.iscoroutinefunction(create) or inspect.iscoroutinefunction(inspect.unwrap(create)):
 
         async def acall(model: str, messages: Messages) -> str:
             return response_text(await create(model=model, messages=messages, **extra))
@@ -589,6 +589,10 @@ class FakeLLM:
             turn = self._turn.get(key, 0)
             self._turn[key] = turn + 1
         return str(options[turn % len(options)])
+
+    def release(self) -> None:
+        """Unblock every call waiting on a slow model (ends a timeout test quickly)."""
+        self._release.set()
 
     def models_called(self) -> list[str]:
         return [c.model for c in self.calls]

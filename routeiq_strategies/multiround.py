@@ -33,7 +33,6 @@ from pydantic import Field
 from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
 
 from ._base import candidate_values_batch
-from ._per_model import query_matrix
 from ._text_embedding import TextEmbeddingMixin
 from .knn import KNNStrategy
 from .llm_callable import (
@@ -111,14 +110,15 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
     def _fit(self, dataset: RoutingDataset) -> None:
         KNNStrategy._fit(self, dataset)
 
-    def _knn(self, x: np.ndarray, candidates: Sequence[Candidate]) -> np.ndarray:
-        quality, _ = self._neighbour_estimate(x)
+    def _knn(self, queries: Sequence[Query], candidates: Sequence[Candidate]) -> np.ndarray:
+        """(len(queries), len(candidates)) kNN estimates (the neighbours' mean scores)."""
+        quality, _ = self._quality_matrix(queries, candidates)
         return np.clip(candidate_values_batch(quality, candidates, self.models_,
                                               prior=self.params.unknown_quality), 0.0, 1.0)
 
     def _prior(self, query: Query, candidates: Sequence[Candidate]) -> dict[str, float]:
         """The whole query's kNN estimate."""
-        return dict(zip((c.name for c in candidates), self._knn(query_matrix([query]), candidates)[0].tolist()))
+        return dict(zip((c.name for c in candidates), self._knn([query], candidates)[0].tolist()))
 
     def _procedure(self, query: Query, candidates: Sequence[Candidate]) -> Procedure:
         p = self.params
@@ -129,15 +129,15 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
         details: dict[str, Any] = {}
         if not subs:
             details["warning"] = f"{self.name}: the decomposition had no sub-queries; routed the whole query"
-        x = query_matrix([query])
+        routed: list[Query] = [query]
         if subs and subs != [text]:
             vectors, warning = self._embed_texts(subs)
             if vectors is None:
                 details["warning"] = f"{self.name}: {warning}; routed the whole query"
                 subs = []
             else:
-                x = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        per_sub = self._knn(x, candidates)
+                routed = [Query(text=sub, embedding=vec) for sub, vec in zip(subs, vectors)]
+        per_sub = self._knn(routed, candidates)
         names = [c.name for c in candidates]
         details["sub_queries"] = subs or [text]
         details["choices"] = [names[int(np.argmax(row))] for row in per_sub]

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Query, RoutingDataset, StrategyTags
 from routeiq_core.errors import DatasetError
 
 from ._base import fill_unknown
@@ -159,6 +159,11 @@ class RouterDCStrategy(PerModelStrategy):
 
     def min_training_prompts(self) -> int:
         return max(4, self.params.top_k + 1)
+
+    @classmethod
+    def conformance_instances(cls) -> list[BaseStrategy]:
+        """Short training runs for the conformance kit (its toy data has 48 prompts)."""
+        return [cls(steps=150)]
 
     def _fit(self, dataset: RoutingDataset) -> None:
         p = self.params
