@@ -142,7 +142,7 @@ def plot(result: EvaluationResult, path: Path) -> Path:
         import matplotlib.pyplot as plt
     except ImportError:
         raise MissingDependencyError("the cost-quality plot needs matplotlib: pip install 'routeiq[plot]'") from None
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    fig, ax = plt.subplots(figsize=(10.5, 6), dpi=110)
     singles = [b for b in result.baselines if b.kind == "model"]
     ax.scatter([b.cost for b in singles], [b.quality for b in singles], color="black", zorder=3, s=18,
                label="single models")
@@ -153,21 +153,22 @@ def plot(result: EvaluationResult, path: Path) -> Path:
     ax.plot(result.oracle_curve[0], result.oracle_curve[1], color="grey", lw=1, alpha=0.6, label="oracle")
     rnd = result.baseline("random")
     ax.scatter([rnd.cost], [rnd.quality], marker="x", color="grey", label="random")
-    for s in result.strategies:
-        if s.error:
-            continue
+    shown = [s for s in result.strategies if not s.error]
+    colors = plt.get_cmap("tab20" if len(shown) > 10 else "tab10")
+    for k, s in enumerate(shown):
         order = sorted(range(len(s.curve_cost)), key=lambda i: s.curve_weight[i], reverse=True)
-        line, = ax.plot([s.curve_cost[i] for i in order], [s.curve_quality[i] for i in order], lw=1.4,
-                        label=s.name)
-        ax.scatter([s.cost], [s.quality], color=line.get_color(), edgecolor="black", zorder=4, s=40)
+        color = colors(k % colors.N)
+        ax.plot([s.curve_cost[i] for i in order], [s.curve_quality[i] for i in order], lw=1.3, color=color,
+                linestyle="-" if s.trained else ":", label=s.name)
+        ax.scatter([s.cost], [s.quality], color=color, edgecolor="black", zorder=4, s=36)
     costs = [b.cost for b in singles if b.cost > 0]
     if costs and max(costs) / min(costs) > 20:
         ax.set_xscale("log")
     ax.set_xlabel(f"mean cost ({result.cost_unit})")
     ax.set_ylabel("mean quality")
-    ax.set_title(f"{result.dataset}: cost vs quality (dots: profile '{result.profile}')")
+    ax.set_title(f"{result.dataset}: cost vs quality (dots: profile '{result.profile}'; dotted: untrained)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
