@@ -110,3 +110,15 @@ def test_index_with_few_probes_still_routes(make_toy, best_of, checks, tmp_path)
     assert best_of(indexed, data.query(0), data.candidates) == "a"
     assert best_of(indexed, data.query(1), data.candidates) == "b"
     checks.roundtrip(indexed, data, tmp_path)
+
+
+@pytest.mark.slow
+def test_llmrouter_artifact_through_the_router(llmrouter, tmp_path) -> None:
+    """A kNN artifact trained on real data loads into a Router and routes real prompts without fallback."""
+    from routeiq_core import Router
+
+    KNNStrategy().fit(llmrouter.train).save(tmp_path / "knn")
+    router = Router.from_artifact(tmp_path / "knn", candidates=llmrouter.candidates, profile="premium")
+    decision = router.decide(llmrouter.test.prompts[0])
+    assert not decision.fallback and decision.strategy == "knn"
+    assert decision.name in {c.name for c in llmrouter.candidates}

@@ -85,3 +85,19 @@ def test_llmrouter_personalized(llmrouter) -> None:
     result = llmrouter.evaluate(model, with_users=True)
     llmrouter.evaluate(model, label="personalized[no user]")
     assert result["margin"] > 0.01, result
+
+
+@pytest.mark.slow
+def test_router_passes_the_user(llmrouter) -> None:
+    """Through a real Router, metadata.user selects the user's offsets (tasks as pseudo-users)."""
+    from routeiq_core import Router
+
+    model = PersonalizedStrategy().fit(llmrouter.train)
+    router = Router(llmrouter.candidates, strategy=model, profile="premium")
+    prompt = llmrouter.test.prompts[0]
+    user = llmrouter.test.users[0]
+    known = router.decide(prompt, metadata={"user": user})
+    anonymous = router.decide(prompt)
+    assert not known.fallback and not anonymous.fallback
+    assert known.details["personalized"] and not anonymous.details["personalized"]
+    assert [a.quality for a in known.ranking] != [a.quality for a in anonymous.ranking]

@@ -99,3 +99,19 @@ def test_llmrouter_thompson(llmrouter) -> None:
     bandit = ThompsonStrategy(sample=False).fit(llmrouter.train)
     result = llmrouter.evaluate(bandit)
     assert result["max_quality"] > 0.5, result
+
+
+def test_router_feedback_reaches_the_bandit() -> None:
+    """A real Router forwards feedback to the bandit, and repeated failures move the choice."""
+    from routeiq_core import Router
+
+    cands = [Candidate(name="alpha", input_cost_per_mtok=1.0, output_cost_per_mtok=1.0),
+             Candidate(name="beta", input_cost_per_mtok=1.0, output_cost_per_mtok=1.0)]
+    router = Router(cands, strategy=ThompsonStrategy(n_clusters=1, sample=False), profile="premium")
+    first = router.decide("Summarise this paragraph in one sentence.")
+    assert not first.fallback
+    for _ in range(5):
+        router.feedback(first, 0.0)
+    second = router.decide("Summarise this paragraph in one sentence.")
+    assert second.name != first.name
+    assert router.strategy.n_updates_ == 5
