@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from routeiq_core import DatasetError, RoutingDataset
-
 from ._nn import fit_logistic_calibration, sigmoid
 
 __all__ = [
     "assign_nearest",
     "bradley_terry",
     "informative_rows",
-    "model_cost_vector",
     "platt_apply",
     "platt_fit",
     "ridge_fit",
@@ -41,14 +38,6 @@ def informative_rows(scores: np.ndarray, atol: float = 1e-9) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     top = np.where(np.isnan(s), -np.inf, s).max(axis=1)
     return top > atol
-
-
-def model_cost_vector(dataset: RoutingDataset) -> np.ndarray | None:
-    """(m,) mean USD per prompt of each model, or None when the data has no costs and no prices."""
-    try:
-        return dataset.cost_matrix().mean(axis=0)
-    except DatasetError:
-        return None
 
 
 # --------------------------------------------------------------------------- ridge

@@ -20,7 +20,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from routeiq_core import Candidate, DatasetError, MissingDependencyError, Query, RoutingDataset, StrategyTags
+from routeiq_core import (
+    Candidate,
+    DatasetError,
+    MissingDependencyError,
+    Query,
+    RoutingDataset,
+    StrategyTags,
+)
 
 from ._base import best_mask
 from ._numeric import informative_rows, platt_apply, platt_fit, unit_rows
