@@ -153,3 +153,24 @@ def test_report_files(cache: Path, tmp_path: Path) -> None:
     assert len(data["strategies"][0]["curve_cost"]) == len(data["strategies"][0]["curve_weight"]) > 50
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "data:image/png;base64," in paths["html"].read_text()
+
+
+def test_candidates_are_priced_from_the_data() -> None:
+    """Price-table models keep their prices; others get one derived from mean cost, so tiers follow price."""
+    from routeiq_core import ModelPrice
+    from routeiq_core.evaluation import candidates_for
+
+    ds = synthetic().select_models(["cheap", "dear"])
+    cands = {c.name: c for c in candidates_for(ds)}
+    tokens = np.mean([len(p) / 4 for p in ds.prompts]) + 256
+    assert cands["dear"].input_cost_per_mtok == pytest.approx(ds.costs[:, 1].mean() / tokens * 1e6)
+    assert cands["dear"].tier > cands["cheap"].tier
+    priced = RoutingDataset(ids=ds.ids, prompts=ds.prompts, models=ds.models, scores=ds.scores,
+                            prices={"cheap": ModelPrice(0.1, 0.4), "dear": ModelPrice(10.0, 30.0)})
+    cands = {c.name: c for c in candidates_for(priced)}
+    assert (cands["cheap"].input_cost_per_mtok, cands["cheap"].output_cost_per_mtok) == (0.1, 0.4)
+    assert cands["dear"].tier == 5 and cands["cheap"].tier == 1
+    strong_calls = RoutingDataset(ids=ds.ids, prompts=ds.prompts, models=ds.models, scores=ds.scores,
+                                  costs=np.tile([0.0, 1.0], (len(ds), 1)))
+    cands = {c.name: c for c in candidates_for(strong_calls)}
+    assert cands["cheap"].is_free and cands["dear"].tier == 5
