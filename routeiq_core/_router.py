@@ -525,7 +525,8 @@ def _check_estimate(estimate: Estimate, candidates: Sequence[Candidate]) -> None
     quality = estimate.quality
     for cand in candidates:
         q = quality.get(cand.name)
-        if not isinstance(q, (int, float)) or not math.isfinite(q):
+        # numpy scalars count: a strategy often builds its dict from a float32 array.
+        if not isinstance(q, (float, int, np.floating, np.integer)) or not math.isfinite(q):
             raise ValueError(f"predict() gave no finite quality for candidate {cand.name!r} (got {q!r})")
 
 

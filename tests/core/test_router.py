@@ -169,6 +169,28 @@ class Cheapest(BaseStrategy):
         return Estimate(quality={c.name: 0.5 for c in candidates}, details={"via": "async"})
 
 
+class Float32Quality(BaseStrategy):
+    """A working strategy whose qualities are numpy float32 scalars (from an array)."""
+
+    name = "float32_quality"
+    tags = StrategyTags(requires_fit=False)
+
+    def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
+        values = np.linspace(0.9, 0.5, len(candidates), dtype=np.float32)
+        return Estimate(quality=dict(zip([c.name for c in candidates], values)))
+
+
+def test_numpy_scalar_qualities_are_accepted(small: Sequence[Candidate], embedder: OnnxEmbedder) -> None:
+    """Qualities given as numpy float32 scalars are valid predictions, not a strategy failure."""
+    router = Router(small, strategy=Float32Quality(), embedder=embedder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decision = router.decide("hello", profile="premium")
+    assert not decision.fallback
+    assert decision.name == small[0].name  # the highest quality (0.9)
+    json.dumps(decision.to_dict())
+
+
 @pytest.mark.parametrize("strategy", [Exploding(), NaNQuality()])
 def test_failing_strategy_falls_back(small: Sequence[Candidate], embedder: OnnxEmbedder, strategy: BaseStrategy) -> None:
     """A strategy that raises or returns bad quality gives a FallbackWarning and a valid centroid decision."""
