@@ -89,6 +89,19 @@ async def test_concurrent_adecide_and_adecide_batch(router: Router) -> None:
     assert [d.to_dict(timings=False) for d in batch] == expected
 
 
+def test_concurrent_decide_from_threads(embedder: OnnxEmbedder) -> None:
+    """Eight threads sharing one fresh router (lazy centroid load included) get the sequential decisions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    prompts = [f"Question {i}: {topic}" for i, topic in enumerate(
+        ["hi", "prove a lemma", "write Go code", "a poem", "translate this", "plan a trip"] * 4)]
+    expected = [d.to_dict(timings=False) for d in Router(embedder=embedder).decide_batch(prompts)]
+    shared = Router(embedder=embedder)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda p: shared.decide(p).to_dict(timings=False), prompts))
+    assert results == expected
+
+
 def test_route_returns_the_model_string(router: Router) -> None:
     """route() returns the chosen candidate's model string, for a prompt or messages."""
     assert router.route("hello") == router.decide("hello").model
