@@ -12,10 +12,13 @@ group, and a group with no healthy deployment left (LiteLLM then runs its fallba
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,6 +146,7 @@ class RoutingEngine:
         self._lookup = lookup
         self._routers: OrderedDict[tuple[tuple[str, str], ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
         overrides = {k: dict(v) for k, v in self.settings.candidates.items()}
         if routeiq is not None:
             for cand in routeiq.candidates:
@@ -333,10 +337,26 @@ class RoutingEngine:
         *,
         group: str = "",
     ) -> Pick:
-        """Async :meth:`decide`: the embedding and the strategy run off the event loop."""
+        """Async :meth:`decide` that never runs model inference on the event loop.
+
+        The whole sync decision runs in the engine's small thread pool (one hop; the ONNX
+        embedding releases the GIL). A strategy with an async ``apredict`` (LLM-calling
+        strategies) is awaited through ``Router.adecide`` instead.
+        """
         t0 = time.perf_counter()
         try:
             router = self.router_for(deployments)
+        except Exception as exc:
+            pick = self._fallback(pool, excluded, exc, group)
+            pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
+            return pick
+        if getattr(router.strategy, "apredict", None) is None:
+            loop = asyncio.get_running_loop()
+            call = functools.partial(self.decide, deployments, pool, excluded, inputs, group=group)
+            pick = await loop.run_in_executor(self._pool(), call)
+            pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
+            return pick
+        try:
             exclude = self._exclude(deployments, pool)
             warnings: list[str] = []
             try:
@@ -349,6 +369,15 @@ class RoutingEngine:
             pick = self._fallback(pool, excluded, exc, group)
         pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
         return pick
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=self.settings.threads, thread_name_prefix="routeiq-decide"
+                    )
+        return self._executor
 
     # ------------------------------------------------------------------ stamping
     def summary(self, pick: Pick, *, group: str, attempt: int = 1) -> dict[str, Any]:

@@ -42,6 +42,10 @@ class AdapterSettings(BaseModel):
     )
     profile_header: str = Field("x-routeiq-profile", description="Request header that selects a profile.")
     metadata_key: str = Field("routeiq", description="Request-metadata key the decision is stamped under.")
+    threads: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1), ge=1, le=64,
+        description="Threads that run decisions for async requests (off the event loop).",
+    )
 
 
 def _read(path: Path) -> Any:
