@@ -46,7 +46,8 @@ CUSTOM_SEEDS = {
 }
 
 
-def test_build_check_reproduces_the_shipped_centroids(capsys: pytest.CaptureFixture[str], embedder: OnnxEmbedder) -> None:
+def test_build_check_reproduces_the_shipped_centroids(capsys: pytest.CaptureFixture[str],
+                                                       embedder: OnnxEmbedder) -> None:
     """'routeiq centroids build --check' rebuilds from the seeds and finds identical arrays (exit 0)."""
     assert main(["centroids", "build", "--check"]) == 0
     out = capsys.readouterr().out

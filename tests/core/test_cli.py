@@ -129,7 +129,8 @@ def test_decide_messages_file(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 
 @pytest.mark.parametrize("argv", [["decide", "--json"], ["decide", "--json", "-"]])
-def test_decide_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+def test_decide_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                            argv: list[str]) -> None:
     """Without a prompt argument, or with '-', the prompt is read from standard input."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("Translate 'good morning' into Italian.\n"))
     assert main(argv) == 0

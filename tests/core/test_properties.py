@@ -32,7 +32,8 @@ roles = st.one_of(st.sampled_from(ROLES), st.text(max_size=10), anything)
 part_types = st.one_of(st.sampled_from(PART_TYPES), st.text(max_size=10), anything)
 parts = st.one_of(
     anything,
-    st.fixed_dictionaries({"type": part_types}, optional={"text": anything, "content": anything, "image_url": anything}),
+    st.fixed_dictionaries({"type": part_types},
+                          optional={"text": anything, "content": anything, "image_url": anything}),
 )
 contents = st.one_of(st.none(), st.text(max_size=200), st.lists(parts, max_size=5), anything)
 messages = st.one_of(

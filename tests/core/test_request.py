@@ -117,8 +117,10 @@ def test_unknown_part_types_are_ignored_but_nested_text_is_kept() -> None:
     """Unknown part types (refusal, thinking, future ones) never fail; nested content is read."""
     req = parse_request(
         messages=[
-            {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}, {"type": "thinking", "thinking": "hm"}]},
-            {"role": "user", "content": [{"type": "tool_result", "content": [{"type": "text", "text": "nested text"}]}]},
+            {"role": "assistant",
+             "content": [{"type": "refusal", "refusal": "no"}, {"type": "thinking", "thinking": "hm"}]},
+            {"role": "user",
+             "content": [{"type": "tool_result", "content": [{"type": "text", "text": "nested text"}]}]},
         ]
     )
     assert req.messages[0].text == ""
@@ -127,7 +129,8 @@ def test_unknown_part_types_are_ignored_but_nested_text_is_kept() -> None:
 
 def test_prompt_falls_back_to_last_text_message() -> None:
     """Without a user turn the routed text is the last message that has text."""
-    req = parse_request(messages=[{"role": "system", "content": "Be terse."}, {"role": "assistant", "content": "Done."}])
+    req = parse_request(messages=[{"role": "system", "content": "Be terse."},
+                                  {"role": "assistant", "content": "Done."}])
     assert req.prompt == "Done."
 
 

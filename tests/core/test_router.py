@@ -205,7 +205,8 @@ def test_numpy_scalar_qualities_are_accepted(small: Sequence[Candidate], embedde
 
 
 @pytest.mark.parametrize("strategy", [Exploding(), NaNQuality()])
-def test_failing_strategy_falls_back(small: Sequence[Candidate], embedder: OnnxEmbedder, strategy: BaseStrategy) -> None:
+def test_failing_strategy_falls_back(small: Sequence[Candidate], embedder: OnnxEmbedder,
+                                     strategy: BaseStrategy) -> None:
     """A strategy that raises or returns bad quality gives a FallbackWarning and a valid centroid decision."""
     router = Router(small, strategy=strategy, embedder=embedder)
     with pytest.warns(FallbackWarning, match=f"strategy '{strategy.name}' failed"):
