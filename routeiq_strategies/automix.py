@@ -21,10 +21,11 @@ threshold policy "escalate iff p_ver < threshold" that maximises AutoMix's IBC l
 (incremental benefit per cost over the straight small-to-large line) with AutoMix's
 relative costs (small 1, large 50, each verification 1).
 
-**Output.** Quality of the small model = its expected quality given ``p_ver``; of the
-large model = its expected quality given ``p_ver``; the policy fixes their order
-(the small one is at least as good as the large one exactly when the policy stays).
-Other candidates get their training mean. ``details`` has the answer's length,
+**Output.** Every known model's quality is its expected training score given the
+``p_ver`` bin (a failed verification also says the prompt is hard for the others);
+the policy fixes the order of the small and the large model (the small one is at
+least as good as the large one exactly when the policy stays). Candidates unknown
+to the training data get the prior. ``details`` has the answer's length,
 ``p_ver``, the verdicts and ``escalate``.
 """
 
@@ -93,7 +94,9 @@ class AutoMixStrategy(LLMStrategy):
     Attributes set by fit:
         small_model_, large_model_: the cascade's models in the training data.
         threshold_: escalate iff p_ver < threshold_ (0 = never, > 1 = always).
-        bin_edges_: (bins + 1,) p_ver bins; small_quality_, large_quality_: (bins,) expected quality per bin.
+        bin_edges_: (bins + 1,) p_ver bins.
+        bin_quality_: (bins, m) expected score of every training model given the p_ver bin
+            (non-decreasing for the small model).
         ibc_lift_: the training IBC lift of the chosen threshold.
         models_, model_mean_: training models and their mean scores (priors of other candidates).
     """
@@ -177,8 +180,9 @@ class AutoMixStrategy(LLMStrategy):
         self.small_model_ = dataset.models[small]
         self.large_model_ = dataset.models[large]
         self.bin_edges_ = edges
-        self.small_quality_ = _per_bin(s_small, bins, p.num_bins, monotone=True)
-        self.large_quality_ = _per_bin(s_large, bins, p.num_bins, monotone=False)
+        columns = [_per_bin(dataset.scores[rows, j], bins, p.num_bins, monotone=(j == small))
+                   for j in range(len(dataset.models))]
+        self.bin_quality_ = np.stack(columns, axis=1)
         candidates_tau = np.append(edges, 1.01)
         lifts = [ibc_lift(p_ver < t, s_small, s_large, p.cost_small, p.cost_large, p.cost_verify)
                  for t in candidates_tau]
@@ -225,15 +229,16 @@ class AutoMixStrategy(LLMStrategy):
             return self._fallback(query, candidates, "no verification reply said Correct or Incorrect", **base)
         p_ver = float(np.mean(valid))
         b = int(_bin(np.array([p_ver]), self.bin_edges_)[0])
-        q_small, q_large = float(self.small_quality_[b]), float(self.large_quality_[b])
+        quality = dict(prior)
+        for cand, col in zip(candidates, model_columns(candidates, self.models_)):
+            if col is not None:
+                quality[cand.name] = float(self.bin_quality_[b, col])
+        q_small, q_large = quality[small.name], quality[large.name]
         escalate = p_ver < self._threshold()
         if escalate and q_small >= q_large:
-            q_small = max(0.0, q_large - 1e-6)
+            quality[small.name] = max(0.0, q_large - 1e-6)
         elif not escalate and q_small < q_large:
-            q_small = q_large
-        quality = dict(prior)
-        quality[small.name] = q_small
-        quality[large.name] = q_large
+            quality[small.name] = q_large
         return Estimate(quality=quality, confidence=abs(p_ver - 0.5) * 2,
                         details={**base, "p_ver": p_ver, "threshold": self._threshold(), "escalate": escalate})
 

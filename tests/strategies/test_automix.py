@@ -69,7 +69,8 @@ def test_escalates_exactly_when_verification_says_incorrect() -> None:
         assert (est.quality["large"] > est.quality["small"]) is escalate
         assert fake.models_called() == ["small"] * 4
         assert [c["purpose"] for c in est.details["llm_calls"]] == ["answer", "verify", "verify", "verify"]
-        assert est.quality["mid"] == pytest.approx(np.mean(data.scores[:, 2]))
+        b = 0 if escalate else -1  # p_ver 0 or 1: the first or last bin
+        assert est.quality["mid"] == pytest.approx(strategy.bin_quality_[b, 2])
 
 
 def test_verifier_model_and_async_path() -> None:
@@ -86,7 +87,8 @@ def test_fitted_threshold_with_a_perfect_verifier() -> None:
     data = _cascade_data()
     strategy = AutoMixStrategy(llm=_verifier("Correct")).fit_with_verifier(data, data.scores[:, 0])
     assert 0.0 < strategy.threshold_ <= 1.0
-    assert strategy.small_quality_[0] == pytest.approx(0.0) and strategy.small_quality_[-1] == pytest.approx(1.0)
+    small = strategy.bin_quality_[:, 0]
+    assert small[0] == pytest.approx(0.0) and small[-1] == pytest.approx(1.0)
     assert strategy.ibc_lift_ > 0
     assert (strategy.small_model_, strategy.large_model_) == ("small", "large")
     with pytest.raises(DatasetError, match="p_ver"):
@@ -96,8 +98,9 @@ def test_fitted_threshold_with_a_perfect_verifier() -> None:
 def test_simulated_verifier_gives_monotone_calibration() -> None:
     """Without verifier outputs the simulated p_ver gives a small-model quality that rises with p_ver."""
     strategy = AutoMixStrategy(llm=_verifier("Correct"), n_verifications=4).fit(_cascade_data(n=2000))
-    assert np.all(np.diff(strategy.small_quality_) >= 0)
-    assert strategy.small_quality_[-1] > 0.7 > 0.3 > strategy.small_quality_[0]
+    small = strategy.bin_quality_[:, 0]
+    assert np.all(np.diff(small) >= 0)
+    assert small[-1] > 0.7 > 0.3 > small[0]
 
 
 def test_unparseable_verification_and_failing_answer_fall_back() -> None:
