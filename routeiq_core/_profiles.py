@@ -113,7 +113,13 @@ def make_profiles(custom: Mapping[str, Profile | Mapping[str, Any]] | None) -> d
         elif isinstance(value, Mapping):
             try:
                 profile = Profile(**{"name": name, **value})
-            except (ValidationError, ValueError) as exc:
+            except ValidationError as exc:  # one line, as for candidates: "field: problem (got value)"
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'profile'}: {e['msg']} (got {e.get('input')!r:.40})"
+                    for e in exc.errors()
+                )
+                raise ConfigError(f"profiles[{name!r}]: invalid profile: {problems}") from None
+            except ValueError as exc:
                 raise ConfigError(f"profiles[{name!r}]: {exc}") from None
         else:
             raise ConfigError(f"profiles[{name!r}]: expected a Profile or a dict, got {type(value).__name__}")

@@ -183,6 +183,7 @@ def test_custom_profiles(small: tuple[Candidate, ...], embedder: OnnxEmbedder) -
     ],
 )
 def test_invalid_custom_profiles(embedder: OnnxEmbedder, profiles: dict, fragment: str) -> None:
-    """A malformed custom profile raises ConfigError naming it."""
-    with pytest.raises(ConfigError, match=fragment):
+    """A malformed custom profile raises a one-line ConfigError naming it."""
+    with pytest.raises(ConfigError, match=fragment) as info:
         Router(profiles=profiles, embedder=embedder)
+    assert str(info.value).startswith("profiles['x']: ") and "\n" not in str(info.value)
