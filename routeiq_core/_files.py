@@ -36,7 +36,7 @@ def read_structured_file(path: str | os.PathLike[str], what: str, error: type[Ro
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise error(f"{path}: not valid YAML: {exc}") from None
+            raise error(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None  # one line
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -218,7 +218,7 @@ def test_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str]
 
 
 def test_malformed_files_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """A messages file with the wrong shape and a candidates file with a bad entry are one-line errors."""
+    """A badly shaped messages file, invalid YAML and a bad candidate entry are one-line errors."""
     bad_messages = tmp_path / "m.json"
     bad_messages.write_text(json.dumps({"msgs": []}))
     assert main(["decide", "--messages", str(bad_messages)]) == 2
@@ -227,6 +227,11 @@ def test_malformed_files_are_one_line_errors(capsys: pytest.CaptureFixture[str],
     bad_role.write_text(json.dumps([{"role": "wizard", "content": "hi"}]))
     assert main(["decide", "--messages", str(bad_role)]) == 2
     assert "messages[0].role" in capsys.readouterr().err
+    bad_yaml = tmp_path / "c.yaml"
+    bad_yaml.write_text("candidates: [\n  - name: a\n")
+    assert main(["catalog", "--candidates", str(bad_yaml)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not valid YAML" in err
     bad_cands = tmp_path / "c.json"
     bad_cands.write_text(json.dumps([{"name": "x", "input_cost_per_mtok": -3}]))
     assert main(["decide", "--candidates", str(bad_cands), "hi"]) == 2
