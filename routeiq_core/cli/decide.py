@@ -84,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if active:
         print("  signals: " + ", ".join(f"{s.name}={s.value:.2f}x{s.weight:.2f}" for s in active))
     print("  ranking:")
-    for alt in decision.ranking[: max(1, args.top)]:
+    top = max(1, args.top)
+    for alt in decision.ranking[:top]:
         print(f"    {alt.rank:>2}. {alt.name:<36} quality {alt.quality:.3f}  est ${alt.cost:.6f}  score {alt.score:+.3f}")
-    if len(decision.ranking) > args.top:
-        print(f"    ... {len(decision.ranking) - args.top} more (use --json for all)")
+    if len(decision.ranking) > top:
+        print(f"    ... {len(decision.ranking) - top} more (use --json for all)")
     if decision.excluded:
         print(f"  excluded: {len(decision.excluded)} candidate(s), e.g. "
               + "; ".join(f"{k}: {v}" for k, v in list(decision.excluded.items())[:2]))

@@ -79,6 +79,16 @@ def test_decide_text_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[-1].startswith("  time: ")
 
 
+@pytest.mark.parametrize(("top", "shown"), [("3", 3), ("0", 1), ("-5", 1)])
+def test_decide_top(capsys: pytest.CaptureFixture[str], top: str, shown: int) -> None:
+    """--top N shows N ranked candidates (at least one) and counts the rest."""
+    assert main(["decide", "--top", top, "hello"]) == 0
+    out = capsys.readouterr().out
+    ranked = [line for line in out.splitlines() if line[:7].strip().rstrip(".").isdigit()]
+    assert len(ranked) == shown
+    assert f"    ... {len(Catalog.builtin().candidates) - shown} more (use --json for all)" in out
+
+
 def test_decide_json(capsys: pytest.CaptureFixture[str]) -> None:
     """--json prints the decision's JSON contract."""
     assert main(["decide", "--json", "What is the capital of Peru?"]) == 0
