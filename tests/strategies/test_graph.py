@@ -116,3 +116,15 @@ def test_llmrouter_graph(llmrouter) -> None:
     result = llmrouter.evaluate(GraphRouterStrategy().fit(llmrouter.train))
     assert result["max_quality"] < llmrouter.oracle
     assert result["margin"] > -0.01, result
+
+
+def test_unknown_scores_are_missing_edges(clustered, best_of) -> None:
+    """NaN scores (a model never ran on a prompt) are absent edges, not zeros: training still separates the clusters."""
+    import dataclasses
+
+    rng = np.random.default_rng(4)
+    scores = clustered.dataset.scores.copy()
+    scores[rng.random(scores.shape) < 0.3] = np.nan
+    strategy = GraphRouterStrategy(**FAST).fit(dataclasses.replace(clustered.dataset, scores=scores))
+    assert best_of(strategy, clustered.query(0), clustered.candidates) == "a"
+    assert best_of(strategy, clustered.query(1), clustered.candidates) == "b"

@@ -137,3 +137,15 @@ def test_llmrouter_routerdc(llmrouter) -> None:
     result = llmrouter.evaluate(strategy)
     assert result["max_quality"] < llmrouter.oracle
     assert result["margin"] > -0.01, result
+
+
+def test_unknown_scores_are_ignored(clustered, best_of) -> None:
+    """NaN scores are neither positives nor negatives, and k-means fills them with column means: it still learns."""
+    import dataclasses
+
+    rng = np.random.default_rng(4)
+    scores = clustered.dataset.scores.copy()
+    scores[rng.random(scores.shape) < 0.3] = np.nan
+    strategy = RouterDCStrategy(**FAST).fit(dataclasses.replace(clustered.dataset, scores=scores))
+    assert best_of(strategy, clustered.query(0), clustered.candidates) == "a"
+    assert best_of(strategy, clustered.query(1), clustered.candidates) == "b"
