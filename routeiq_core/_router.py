@@ -111,8 +111,13 @@ class Router:
         self.team_profiles = self._check_profile_map(team_profiles, "team_profiles")
         self.key_profiles = self._check_profile_map(key_profiles, "key_profiles")
         self.embedder: Embedder = embedder if embedder is not None else default_embedder()
+        if centroids is not None and not isinstance(centroids, (str, os.PathLike, CentroidSet)):
+            raise ConfigError(
+                f"centroids: expected a directory (routeiq centroids build --out DIR) or a CentroidSet, "
+                f"got {type(centroids).__name__}"
+            )
         self._centroid_source = centroids
-        self._centroids: CentroidSet | None = centroids if isinstance(centroids, CentroidSet) else None
+        self._centroids: CentroidSet | None = None  # loaded (or taken from centroids) and checked on first use
         self.strategy: Strategy = self._resolve_strategy(strategy, strategy_params, registry)
         self._fallback = CentroidStrategy(
             centroids=str(centroids) if isinstance(centroids, (str, os.PathLike)) else None
@@ -149,8 +154,6 @@ class Router:
                 f"strategy {instance.name!r} needs training: fit it (strategy.fit(dataset)), "
                 "load one (Router.from_artifact(dir)) or train with 'routeiq train'"
             )
-        if isinstance(instance, CentroidStrategy) and self._centroids is not None:
-            instance.use_centroids(self._centroids)
         return instance
 
     @classmethod
@@ -188,7 +191,7 @@ class Router:
         """The centroid classifier (loaded on first use and checked against the embedder)."""
         if self._centroids is None:
             source = self._centroid_source
-            cset = CentroidSet.load(source if isinstance(source, (str, os.PathLike)) else None)
+            cset = source if isinstance(source, CentroidSet) else CentroidSet.load(source)
             if cset.embedding_model != self.embedder.model_id:
                 raise CentroidError(
                     f"the centroids were built with embedding model {cset.embedding_model[:12]}…, "

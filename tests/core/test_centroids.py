@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routeiq_core import CentroidError, OnnxEmbedder, Router
+from routeiq_core import BaseStrategy, CentroidError, ConfigError, Estimate, OnnxEmbedder, Router, StrategyTags
+from routeiq_core.errors import FallbackWarning
 from routeiq_core._centroids import DEFAULT_CENTROIDS, DEFAULT_SEEDS, CentroidSet
 from routeiq_core.cli import main
 
@@ -136,3 +137,41 @@ def test_classification_fields(embedder: OnnxEmbedder) -> None:
     assert hard.difficulty > cset.classify(embedder.embed("hello")).difficulty
     with pytest.raises(CentroidError, match="expect"):
         cset.classify(np.ones(10, dtype=np.float32))
+
+
+class _Failing(BaseStrategy):
+    """Always fails, so the router's fallback decides."""
+
+    name = "failing"
+    tags = StrategyTags(requires_fit=False)
+
+    def _predict(self, query, candidates) -> Estimate:  # type: ignore[no-untyped-def]
+        raise RuntimeError("down")
+
+
+def test_centroid_set_object_is_used_by_the_fallback_too(tmp_path: Path, embedder: OnnxEmbedder) -> None:
+    """Router(centroids=<CentroidSet>) classifies with it, and the fallback uses the same set."""
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps(CUSTOM_SEEDS))
+    cset = CentroidSet.build(embedder, seeds)
+    prompt = "Can my employer change my contract without my consent?"
+    direct = Router(centroids=cset, embedder=embedder).decide(prompt)
+    assert direct.category == "legal" and direct.details["required_tier"] >= 4
+    with pytest.warns(FallbackWarning):
+        fallen = Router(centroids=cset, strategy=_Failing(), embedder=embedder).decide(prompt)
+    assert fallen.fallback and fallen.details == direct.details and fallen.name == direct.name
+    assert not any("fallback failed too" in w for w in fallen.warnings)
+
+
+def test_centroid_set_object_for_another_model_is_refused(embedder: OnnxEmbedder) -> None:
+    """A CentroidSet object built for another embedding model is refused like a directory would be."""
+    shipped = CentroidSet.load()
+    other = CentroidSet(shipped.categories, shipped.matrix, shipped.easy, shipped.hard, embedding_model="f" * 64)
+    with pytest.raises(CentroidError, match="built with embedding model ffffffffffff"):
+        Router(centroids=other, embedder=embedder).decide("hi")
+
+
+def test_centroids_argument_type_is_checked(embedder: OnnxEmbedder) -> None:
+    """Router(centroids=<not a path or CentroidSet>) is a ConfigError."""
+    with pytest.raises(ConfigError, match="expected a directory"):
+        Router(centroids=5, embedder=embedder)  # type: ignore[arg-type]
