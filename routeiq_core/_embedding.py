@@ -235,7 +235,7 @@ class OnnxEmbedder:
         self.load()
         if len(text) > 2 * CHAR_WINDOW:
             text = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
-        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        ids = self._encode(text)
         budget = MAX_TOKENS - 2
         if len(ids) > budget:
             ids = ids[:HEAD_TOKENS] + ids[len(ids) - (budget - HEAD_TOKENS):]
@@ -246,9 +246,16 @@ class OnnxEmbedder:
         self.load()
         if len(text) > 2 * CHAR_WINDOW:
             sample = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
-            n = len(self._tokenizer.encode(sample, add_special_tokens=False).ids)
+            n = len(self._encode(sample))
             return int(n * len(text) / len(sample))
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return len(self._encode(text))
+
+    def _encode(self, text: str) -> list[int]:
+        try:
+            return self._tokenizer.encode(text, add_special_tokens=False).ids
+        except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
+            clean = text.encode("utf-8", "replace").decode("utf-8")
+            return self._tokenizer.encode(clean, add_special_tokens=False).ids
 
     # ------------------------------------------------------------------ embedding
     def forward(self, ids: Sequence[int]) -> np.ndarray:

@@ -126,6 +126,13 @@ def test_huge_text_only_reads_the_character_windows(embedder: OnnxEmbedder) -> N
     assert embedder.count_tokens(text_a) > MAX_TOKENS
 
 
+def test_lone_surrogates_embed_like_their_replacement(embedder: OnnxEmbedder) -> None:
+    """Text with lone surrogates (valid in Python and JSON, not in UTF-8) embeds as if they were '?'."""
+    assert np.array_equal(embedder.embed("half \ud800 a pair"), embedder.embed("half ? a pair"))
+    assert embedder.count_tokens("\udfff" * 10) == embedder.count_tokens("?" * 10)
+    assert embedder.embed_many(["\ud83d", "ok"]).shape == (2, 384)
+
+
 def test_cache_hit_returns_the_same_object() -> None:
     """A repeated text returns the cached array object; the LRU evicts the oldest entry when full."""
     emb = OnnxEmbedder(cache_size=2)
