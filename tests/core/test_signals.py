@@ -259,7 +259,7 @@ def test_clear_prompts_get_their_category(router: Router, category: str, prompt:
 
 
 def test_held_out_accuracy(router: Router) -> None:
-    """Over all held-out prompts the classifier is right at least 80% of the time (measured: 86%)."""
+    """Over all held-out prompts the classifier is right at least 80% of the time (measured: 45/52)."""
     results = [(cat, router.decide(p).category) for cat, ps in HELDOUT.items() for p in ps]
     accuracy = sum(a == b for a, b in results) / len(results)
     assert accuracy >= 0.8, [r for r in results if r[0] != r[1]]
