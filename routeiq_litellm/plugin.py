@@ -26,6 +26,16 @@ __all__ = ["RouteIQRoutingPlugin"]
 log = logging.getLogger("routeiq.litellm")
 
 
+_logged: set[str] = set()
+
+
+def _log_once(message: str) -> None:
+    """Log a configuration error once per process (it would otherwise repeat on every request)."""
+    if message not in _logged:
+        _logged.add(message)
+        log.error(message)
+
+
 class RouteIQRoutingPlugin:
     """Narrows a LiteLLM request's candidate models to the one RouteIQ chooses.
 
@@ -110,7 +120,11 @@ class RouteIQRoutingPlugin:
             log.warning("routeiq: plugin could not resolve model group %r (%s); not narrowing", group,
                         type(exc).__name__)
             return context
-        engine = self.engine
+        try:
+            engine = self.engine
+        except Exception as exc:  # e.g. a bad settings file: LiteLLM's own routing serves instead
+            _log_once(f"routeiq: routing plugin disabled, cannot build RouteIQ ({type(exc).__name__}: {exc})")
+            return context
         inputs = engine.inputs(context.structured_messages or context.raw_messages or None, None,
                                {"metadata": metadata})
         pick = await engine.adecide(deployments, pool, excluded, inputs, group=group)

@@ -27,7 +27,7 @@ from typing import Any
 
 from ._compat import all_deployments, bind_strategy, group_deployments, import_litellm, routing_strategy_name
 from ._engine import RoutingEngine, metadata_of
-from .plugin import RouteIQRoutingPlugin
+from .plugin import RouteIQRoutingPlugin, _log_once
 
 import_litellm()
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
@@ -94,7 +94,11 @@ class RouteIQProxyCallback(CustomLogger):
                 return False
             from .strategy import RouteIQRoutingStrategy
 
-            engine = shared_engine()
+            try:
+                engine = shared_engine()
+            except Exception as exc:  # e.g. a bad settings file: LiteLLM's own routing serves instead
+                _log_once(f"routeiq: not binding, cannot build RouteIQ ({type(exc).__name__}: {exc})")
+                return False
             bind_strategy(router, RouteIQRoutingStrategy(router, engine))
             try:
                 self._bound = weakref.ref(router)
@@ -139,7 +143,8 @@ class RouteIQProxyCallback(CustomLogger):
         litellm_call_info: dict[str, Any] | None = None,
     ) -> dict[str, str] | None:
         out = {"x-routeiq-worker-pid": str(os.getpid())}
-        record = _record(data, shared_engine().settings.metadata_key)
+        key = _engine.settings.metadata_key if _engine is not None else "routeiq"
+        record = _record(data, key)
         if record is not None:
             for key in ("deployment", "model", "category", "profile", "confidence", "fallback"):
                 if record.get(key) is not None:

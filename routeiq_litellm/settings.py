@@ -52,7 +52,7 @@ def _read(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{ENV_CONFIG}: cannot read {path}: {exc}") from None
+        raise ConfigError(f"cannot read the RouteIQ settings file {path}: {exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml

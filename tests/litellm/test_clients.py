@@ -52,6 +52,9 @@ class StubProvider:
                 stub.calls.append(model)
                 time.sleep(stub.stall.get(model, 0.0))
                 status = stub.failures.get(model, 200)
+                if status == 200 and body.get("stream"):
+                    self._stream(model)
+                    return
                 if status != 200:
                     payload = {"error": {"message": f"stub {status} for {model}", "type": "stub", "code": status}}
                 else:
@@ -67,6 +70,16 @@ class StubProvider:
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _stream(self, model: str) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                for piece in ("answered ", f"by {model}"):
+                    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
+                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
@@ -176,6 +189,17 @@ def test_explicit_model_passes_through_unrouted(stub: StubProvider, rq: Any) -> 
     response = client.chat.completions.create(model="large-model", messages=[{"role": "user", "content": EASY}])
     assert text(response) == "answered by large-model" and decision_of(response) is None
     assert client.base_url == inner.base_url
+
+
+def test_streaming_carries_the_decision(stub: StubProvider, rq: Any) -> None:
+    """stream=True returns the SDK's stream with the decision attached; the chunks come from the decided model."""
+    from openai import OpenAI
+
+    client = RoutedClient(OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq)
+    stream = client.chat.completions.create(messages=[{"role": "user", "content": HARD}], stream=True)
+    decision = decision_of(stream)
+    assert decision is not None and decision.model == rq.route(HARD)
+    assert "".join(c.choices[0].delta.content or "" for c in stream) == f"answered by {decision.model}"
 
 
 def test_profile_per_call(stub: StubProvider, rq: Any) -> None:

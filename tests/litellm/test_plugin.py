@@ -107,3 +107,26 @@ def test_binder_binds_once_and_rebinds_after_a_rebuild_or_strategy_change(litell
     second.completion(model="chat", messages=ask("hi"), metadata=rebound)
     assert "routeiq" in rebound
     assert binder.binds == 3
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_bad_settings_file_leaves_litellm_routing_in_charge(
+    litellm: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken ROUTEIQ_LITELLM_CONFIG never fails requests: no narrowing, no binding, one error log."""
+    import routeiq_litellm.proxy as proxy_mod
+    from routeiq_litellm.proxy import RouteIQProxyCallback
+
+    bad = tmp_path / "routeiq.yaml"
+    bad.write_text("routeiq:\n  profile: auto\n  strategy_parms: {}\n")
+    monkeypatch.setenv("ROUTEIQ_LITELLM_CONFIG", str(bad))
+    monkeypatch.setattr(proxy_mod, "_engine", None)
+    plugin = RouteIQRoutingPlugin()
+    router = litellm.Router(model_list=model_list(), num_retries=0, plugins=[plugin])
+    metadata: dict[str, Any] = {}
+    response = await router.acompletion(model="chat", messages=ask(PROMPTS["proof"]), metadata=metadata)
+    served_by(response)
+    assert "routeiq" not in (metadata.get("routing_plugin_signals") or {})
+    assert RouteIQProxyCallback(bind=True).ensure_bound(router) is False
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "routeiq" in r.getMessage()]
+    assert errors and all("strategy_parms" in e for e in errors)
