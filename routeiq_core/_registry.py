@@ -253,11 +253,9 @@ class StrategyRegistry:
             self._fail(info, "register its built-ins", exc)
 
     def _entry_points(self) -> list[EntryPoint]:
-        from importlib.metadata import entry_points
-
         seen: set[tuple[str, str, str]] = set()
         unique = []
-        for ep in entry_points(group=self._group):
+        for ep in discover_entry_points(self._group):
             key = (_canonical(_ep_distribution(ep)[0]), ep.name, ep.value)
             if key not in seen:  # editable installs can list a distribution twice
                 seen.add(key)
@@ -486,6 +484,13 @@ class StrategyRegistry:
             parts.append(f"Not loaded because of {ENV_LOAD_PLUGINS}: {', '.join(disabled)}.")
         parts.append("See 'routeiq strategies list'.")
         return " ".join(parts)
+
+
+def discover_entry_points(group: str) -> list[EntryPoint]:
+    """The installed entry points of ``group`` (the one place that scans; tests replace it)."""
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=group))
 
 
 def _validate_strategy_class(cls: object, name: str | None) -> str:
