@@ -25,7 +25,6 @@ from typing import Any
 
 from routeiq_core import Candidate, Decision
 from routeiq_core._request import ROLES
-from routeiq_core.errors import UnknownProfileError
 
 from ._compat import deployment_id, is_blocked
 from .candidates import ModelInfoLookup, deployment_candidates, group_key
@@ -302,6 +301,25 @@ class RoutingEngine:
         allowed = {deployment_id(d) for d in pool}
         return {deployment_id(d) for d in all_deployments if deployment_id(d) not in allowed}
 
+    @staticmethod
+    def _known_profile(router: Any, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Drop a profile name (header or metadata) the router does not know, with a warning.
+
+        Team and key profiles are checked when the router is built; a per-request name is
+        user input and must not fail the request.
+        """
+        out = dict(inputs)
+        md = dict(out.get("metadata") or {})
+        warnings = []
+        for where, holder, key in (("header", out, "profile"), ("metadata", md, "routeiq_profile")):
+            name = holder.get(key)
+            if name is not None and name not in router.profiles:
+                del holder[key]
+                warnings.append(f"unknown profile {name!r} in the request {where}; used the default "
+                                f"(known: {sorted(router.profiles)})")
+        out["metadata"] = md
+        return out, warnings
+
     def decide(
         self,
         deployments: Sequence[Deployment],
@@ -315,13 +333,8 @@ class RoutingEngine:
         t0 = time.perf_counter()
         try:
             router = self.router_for(deployments)
-            exclude = self._exclude(deployments, pool)
-            warnings: list[str] = []
-            try:
-                decision = router.decide(**inputs, exclude=exclude)
-            except UnknownProfileError as exc:
-                warnings.append(f"{exc}; used the default profile")
-                decision = router.decide(**_without_profile(inputs), exclude=exclude)
+            checked, warnings = self._known_profile(router, inputs)
+            decision = router.decide(**checked, exclude=self._exclude(deployments, pool))
             pick = self._to_pick(decision, pool, excluded, warnings)
         except Exception as exc:
             pick = self._fallback(pool, excluded, exc, group)
@@ -346,25 +359,13 @@ class RoutingEngine:
         t0 = time.perf_counter()
         try:
             router = self.router_for(deployments)
-        except Exception as exc:
-            pick = self._fallback(pool, excluded, exc, group)
-            pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
-            return pick
-        if getattr(router.strategy, "apredict", None) is None:
-            loop = asyncio.get_running_loop()
-            call = functools.partial(self.decide, deployments, pool, excluded, inputs, group=group)
-            pick = await loop.run_in_executor(self._pool(), call)
-            pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
-            return pick
-        try:
-            exclude = self._exclude(deployments, pool)
-            warnings: list[str] = []
-            try:
-                decision = await router.adecide(**inputs, exclude=exclude)
-            except UnknownProfileError as exc:
-                warnings.append(f"{exc}; used the default profile")
-                decision = await router.adecide(**_without_profile(inputs), exclude=exclude)
-            pick = self._to_pick(decision, pool, excluded, warnings)
+            if getattr(router.strategy, "apredict", None) is None:
+                call = functools.partial(self.decide, deployments, pool, excluded, inputs, group=group)
+                pick = await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+            else:
+                checked, warnings = self._known_profile(router, inputs)
+                decision = await router.adecide(**checked, exclude=self._exclude(deployments, pool))
+                pick = self._to_pick(decision, pool, excluded, warnings)
         except Exception as exc:
             pick = self._fallback(pool, excluded, exc, group)
         pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
@@ -422,11 +423,3 @@ class RoutingEngine:
         })
         metadata["spend_logs_metadata"] = merged
 
-
-def _without_profile(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(inputs)
-    out.pop("profile", None)
-    md = dict(out.get("metadata") or {})
-    md.pop("routeiq_profile", None)
-    out["metadata"] = md
-    return out

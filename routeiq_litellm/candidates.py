@@ -68,6 +68,13 @@ def _first(*sources: Mapping[str, Any] | None, key: str) -> Any:
     return None
 
 
+def _price(value: Any, dep_id: str, key: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CandidateError(f"deployment {dep_id!r}: {key} must be a number, got {value!r}") from None
+
+
 def _overrides_for(dep: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Merge overrides by model string, then group name, then deployment id (most specific wins)."""
     params = dep.get("litellm_params") or {}
@@ -108,16 +115,20 @@ def deployment_candidates(
                 if mapped:
                     break
         fields: dict[str, Any] = {"name": dep_id, "model": model}
-        source = "routeiq"
+        sources = []
         for side in ("input", "output"):
-            if f"{side}_cost_per_mtok" in hints or f"{side}_cost_per_token" in hints:
-                continue
-            per_token = _first(params, info, mapped, key=f"{side}_cost_per_token")
-            if per_token is not None:
-                fields[f"{side}_cost_per_token"] = float(per_token)
-                source = "deployment" if _first(params, info, key=f"{side}_cost_per_token") is not None else "cost_map"
-            elif not hints.get("free"):
-                source = "group_median"
+            key = f"{side}_cost_per_token"
+            if f"{side}_cost_per_mtok" in hints or key in hints or hints.get("free"):
+                sources.append("routeiq")
+            elif _first(params, info, key=key) is not None:
+                fields[key] = _price(_first(params, info, key=key), dep_id, key)
+                sources.append("deployment")
+            elif _first(mapped, key=key) is not None:
+                fields[key] = _price(_first(mapped, key=key), dep_id, key)
+                sources.append("cost_map")
+            else:
+                sources.append("group_median")  # filled in below, once the group's prices are known
+        source = next((s for s in ("group_median", "cost_map", "deployment") if s in sources), "routeiq")
         window = _first(info, mapped, key="max_input_tokens")
         if window and "context_window" not in hints:
             fields["context_window"] = int(window)

@@ -132,26 +132,39 @@ def decision_of(result: Any) -> Decision | None:
 # --------------------------------------------------------------------------- the retry loop
 
 
-def _order(decision: Decision, max_attempts: int) -> list[tuple[str, str]]:
-    return [(a.name, a.model) for a in decision.ranking][:max_attempts]
+class _Attempts:
+    """A decision's retry order (its ranking, up to ``max_attempts``) and what was tried."""
+
+    def __init__(self, decision: Decision, max_attempts: int, retry_on: Callable[[BaseException], bool]) -> None:
+        self.decision = decision
+        self.order = [(a.name, a.model) for a in decision.ranking][:max_attempts]
+        self.retry_on = retry_on
+        self.tried: list[Attempt] = []
+
+    def retry(self, i: int, exc: Exception) -> bool:
+        """Record a failure of attempt ``i``; True if the next model should be tried."""
+        if i + 1 == len(self.order) or not self.retry_on(exc):
+            return False
+        name, model = self.order[i]
+        self.tried.append(Attempt(name, model, f"{type(exc).__name__}: {str(exc)[:200]}"))
+        log.warning("routeiq: %s failed (%s); trying the next ranked model", model, type(exc).__name__)
+        return True
+
+    def served(self, i: int, value: Any) -> RoutedResult:
+        name, model = self.order[i]
+        attempts = (*self.tried, Attempt(name, model))
+        return RoutedResult(value, Routing(self.decision, model, name, attempts))
 
 
-def _decide_kwargs(prompt: Any, messages: Any, tools: Any, functions: Any, profile: str | None,
+def _decide_kwargs(prompt_or_messages: Any, tools: Any, profile: str | None,
                    metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"messages": messages} if messages is not None else {"prompt": prompt}
-    out.update(tools=tools, functions=functions, profile=profile, metadata=metadata)
-    return out
+    key = "messages" if isinstance(prompt_or_messages, (list, tuple)) else "prompt"
+    return {key: prompt_or_messages, "tools": tools, "profile": profile, "metadata": metadata}
 
 
 def _check(max_attempts: int) -> None:
     if not isinstance(max_attempts, int) or max_attempts < 1:
         raise ConfigError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-
-
-def _note_failure(attempts: list[Attempt], name: str, model: str, exc: BaseException, left: int) -> None:
-    attempts.append(Attempt(name, model, f"{type(exc).__name__}: {str(exc)[:200]}"))
-    if left:
-        log.warning("routeiq: %s failed (%s); trying the next ranked model", model, type(exc).__name__)
 
 
 def routed_call(
@@ -166,29 +179,25 @@ def routed_call(
     retry_on: Callable[[BaseException], bool] = is_retryable,
     **kwargs: Any,
 ) -> RoutedResult:
-    """Decide, then ``call(model, messages_or_prompt, **kwargs)``; on a retryable error try the next model.
+    """Decide, then ``call(model, prompt_or_messages, **kwargs)``; on a retryable error try the next model.
 
-    ``tools`` is forwarded to ``call`` as ``tools=`` when given. Non-retryable errors and
-    the last attempt's error propagate unchanged.
+    ``tools`` informs the decision and is forwarded to ``call`` as ``tools=`` when given.
+    Non-retryable errors and the last attempt's error propagate unchanged.
     """
     _check(max_attempts)
-    messages = prompt_or_messages if isinstance(prompt_or_messages, (list, tuple)) else None
-    decision = router.decide(**_decide_kwargs(prompt_or_messages, messages, tools, None, profile, metadata))
+    decision = router.decide(**_decide_kwargs(prompt_or_messages, tools, profile, metadata))
     if tools is not None:
         kwargs["tools"] = tools
-    attempts: list[Attempt] = []
-    order = _order(decision, max_attempts)
-    for i, (name, model) in enumerate(order):
+    plan = _Attempts(decision, max_attempts, retry_on)
+    for i, (_, model) in enumerate(plan.order):
         try:
             value = call(model, prompt_or_messages, **kwargs)
         except Exception as exc:
-            if i + 1 == len(order) or not retry_on(exc):
-                raise
-            _note_failure(attempts, name, model, exc, len(order) - i - 1)
-            continue
-        attempts.append(Attempt(name, model))
-        return RoutedResult(value, Routing(decision, model, name, tuple(attempts)))
-    raise AssertionError("unreachable: the loop returns or raises")
+            if plan.retry(i, exc):
+                continue
+            raise
+        return plan.served(i, value)
+    raise AssertionError("unreachable: a decision ranks at least one candidate")
 
 
 async def arouted_call(
@@ -205,23 +214,19 @@ async def arouted_call(
 ) -> RoutedResult:
     """Async :func:`routed_call`: ``await router.adecide(...)`` then ``await call(model, ...)``."""
     _check(max_attempts)
-    messages = prompt_or_messages if isinstance(prompt_or_messages, (list, tuple)) else None
-    decision = await router.adecide(**_decide_kwargs(prompt_or_messages, messages, tools, None, profile, metadata))
+    decision = await router.adecide(**_decide_kwargs(prompt_or_messages, tools, profile, metadata))
     if tools is not None:
         kwargs["tools"] = tools
-    attempts: list[Attempt] = []
-    order = _order(decision, max_attempts)
-    for i, (name, model) in enumerate(order):
+    plan = _Attempts(decision, max_attempts, retry_on)
+    for i, (_, model) in enumerate(plan.order):
         try:
             value = await call(model, prompt_or_messages, **kwargs)
         except Exception as exc:
-            if i + 1 == len(order) or not retry_on(exc):
-                raise
-            _note_failure(attempts, name, model, exc, len(order) - i - 1)
-            continue
-        attempts.append(Attempt(name, model))
-        return RoutedResult(value, Routing(decision, model, name, tuple(attempts)))
-    raise AssertionError("unreachable: the loop returns or raises")
+            if plan.retry(i, exc):
+                continue
+            raise
+        return plan.served(i, value)
+    raise AssertionError("unreachable: a decision ranks at least one candidate")
 
 
 # --------------------------------------------------------------------------- client wrappers

@@ -65,6 +65,14 @@ def test_unknown_hint_field_is_a_candidate_error(litellm: Any) -> None:
         deployment_candidates([deployment("g", "a", "openai/gpt-4o", routeiq={"teir": 3})])
 
 
+def test_non_numeric_price_is_a_candidate_error(litellm: Any) -> None:
+    """A price LiteLLM would accept as a string must still be a number."""
+    dep = deployment("g", "a", "openai/gpt-4o")
+    dep["model_info"]["input_cost_per_token"] = "cheap"
+    with pytest.raises(CandidateError, match="deployment 'a': input_cost_per_token must be a number, got 'cheap'"):
+        deployment_candidates([dep])
+
+
 def test_group_key_changes_when_the_group_changes() -> None:
     """The router cache key follows deployment ids and models."""
     one = [deployment("g", "a", "openai/gpt-4o")]
