@@ -86,7 +86,7 @@ def _agentic(request: Request) -> tuple[float, list[Signal]]:
         parts.append(Signal("agentic.tool_cycle", 1.0, 0.15, "repeated call/result cycles"))
     system = request.system_text
     if len(system) > 1500 and len(_AGENT_WORDS.findall(system[:20000])) >= 2:
-        parts.append(Signal("agentic.agent_system_prompt", 1.0, 0.2, f"agent-like system prompt, {len(system)} chars"))
+        parts.append(Signal("agentic.agent_system_prompt", 1.0, 0.35, f"agent-like system prompt, {len(system)} chars"))
     if len(request.messages) > 12:
         parts.append(Signal("agentic.long_conversation", 1.0, 0.1, f"{len(request.messages)} messages"))
     prompt_hits = len(_AGENT_WORDS.findall(request.prompt[:4000]))

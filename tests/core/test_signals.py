@@ -69,11 +69,12 @@ def test_tool_call_cycles_are_agentic() -> None:
 
 
 def test_long_agent_system_prompt_contributes() -> None:
-    """A long system prompt full of agent wording adds the agent_system_prompt signal; with tools it is agentic."""
+    """A long system prompt full of agent wording is on its own enough to mark a request agentic."""
     messages = [{"role": "system", "content": AGENT_SYSTEM}, {"role": "user", "content": "Fix the failing build."}]
     parts = _parts({"messages": messages})
-    assert parts["agentic.agent_system_prompt"] == pytest.approx(0.2)
-    assert analyse(parse_request(messages=messages, tools=TOOLS)).agentic == pytest.approx(0.55)
+    assert parts["agentic.agent_system_prompt"] == pytest.approx(0.35)
+    assert analyse(parse_request(messages=messages)).is_agentic
+    assert analyse(parse_request(messages=messages, tools=TOOLS)).agentic == pytest.approx(0.7)
     short = [{"role": "system", "content": "You are an agent with tools."}, {"role": "user", "content": "hi"}]
     assert "agentic.agent_system_prompt" not in _parts({"messages": short})
 
@@ -259,7 +260,7 @@ def test_clear_prompts_get_their_category(router: Router, category: str, prompt:
 
 
 def test_held_out_accuracy(router: Router) -> None:
-    """Over all held-out prompts the classifier is right at least 80% of the time (measured: 45/52)."""
+    """Over all held-out prompts the classifier is right at least 80% of the time (measured: 49/52)."""
     results = [(cat, router.decide(p).category) for cat, ps in HELDOUT.items() for p in ps]
     accuracy = sum(a == b for a, b in results) / len(results)
     assert accuracy >= 0.8, [r for r in results if r[0] != r[1]]
