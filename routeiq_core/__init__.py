@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._config import RouterConfig, load_config
 from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_candidates
+from ._centroids import CentroidSet, Classification
+from ._config import RouterConfig, load_config
 from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
+from ._profiles import BUILTIN_PROFILES, Profile, relative_costs, select_many, utilities
 from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
-from ._profiles import BUILTIN_PROFILES, Profile
 from ._request import Message, Request, RequestMetadata, parse_request
 from ._router import Router
 from ._strategy import BaseStrategy, Estimate, Query, Strategy, StrategyParams, StrategyTags
@@ -47,6 +48,8 @@ __all__ = [
     "CandidateError",
     "Catalog",
     "CentroidError",
+    "CentroidSet",
+    "Classification",
     "ConfigError",
     "DEFAULT_MODEL_SHA256",
     "DatasetError",
@@ -87,6 +90,9 @@ __all__ = [
     "load_candidates",
     "load_config",
     "parse_request",
+    "relative_costs",
+    "select_many",
+    "utilities",
 ]
 
 
