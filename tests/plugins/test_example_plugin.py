@@ -1,0 +1,64 @@
+"""The installed example plugin (plugins_example/) is listed and usable by name like a built-in."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip(
+    "routeiq_example", reason="the example plugin is not installed: pip install -e ./plugins_example"
+)
+
+from routeiq_core import ConfigError, Router, StrategyNotFoundError, default_registry  # noqa: E402
+from routeiq_core.cli import main  # noqa: E402
+from routeiq_core.testing import make_toy_dataset, toy_candidates  # noqa: E402
+
+
+def test_listed_with_its_distribution(capsys: pytest.CaptureFixture[str]) -> None:
+    """`routeiq strategies list --json` shows example.cluster and example.ridge from routeiq-example."""
+    assert main(["strategies", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    for name in ("example.cluster", "example.ridge"):
+        assert rows[name]["distribution"] == "routeiq-example" and rows[name]["plugin"] == "example"
+        assert rows[name]["needs_training"] is True
+    assert main(["plugins", "--json"]) == 0
+    plugin = next(p for p in json.loads(capsys.readouterr().out) if p["name"] == "example")
+    assert plugin["hooks"] == ["routeiq_register_strategies"] and plugin["status"] == "loaded"
+
+
+def test_usable_by_name_through_registry_and_router() -> None:
+    """A strategy created by its registered name trains and routes; the Router resolves the name too."""
+    data = make_toy_dataset(n_prompts=90, seed=5)
+    strategy = default_registry().create("example.cluster", n_clusters=3).fit(data)
+    router = Router(toy_candidates(data), strategy=strategy)
+    decision = router.decide("Summarise this paragraph in one sentence.")
+    assert decision.strategy == "example.cluster" and decision.model in data.models
+    assert decision.details["cluster_size"] == 30 and decision.details["cluster_task"].startswith("topic")
+    assert decision.confidence == pytest.approx(30 / 35)  # size / (size + shrinkage 5)
+    # By name, the Router looks it up in the registry and asks for training first.
+    with pytest.raises(ConfigError, match="'example.cluster' needs training"):
+        Router(toy_candidates(data), strategy="example.cluster")
+    with pytest.raises(StrategyNotFoundError, match="did you mean 'example.cluster'"):
+        Router(toy_candidates(data), strategy="example.clustr")
+
+
+def test_train_cli_and_from_artifact_by_name(tmp_path: Path) -> None:
+    """`routeiq train --strategy example.ridge` writes an artifact that Router.from_artifact loads by name."""
+    root = Path(os.environ.get("ROUTEIQ_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+    data = root / "routerbench" / "mbpp_train.csv"
+    if not data.is_file():
+        pytest.skip(f"shared RouterBench data not found at {root}; set ROUTEIQ_SHARED_DATA")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["train", "--strategy", "example.ridge", "--data", str(data), "--out", str(tmp_path / "ridge"),
+                     "--limit", "40", "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--json"])
+    assert code == 0
+    summary = json.loads(out.getvalue())
+    router = Router.from_artifact(tmp_path / "ridge", candidates=[{"name": m} for m in summary["models"]])
+    assert router.strategy.name == "example.ridge"
+    assert router.decide("def add(a, b): return a + b  # write tests for this").model in summary["models"]
