@@ -40,13 +40,22 @@ PROMPTS = [
 
 def model_list() -> list[dict[str, Any]]:
     def dep(group: str, dep_id: str, model: str) -> dict[str, Any]:
-        return {"model_name": group, "model_info": {"id": dep_id},
-                "litellm_params": {"model": model, "api_key": "sk-bench", "mock_response": f"served by {dep_id}"}}
+        return {
+            "model_name": group,
+            "model_info": {"id": dep_id},
+            "litellm_params": {
+                "model": model,
+                "api_key": "sk-bench",
+                "mock_response": f"served by {dep_id}",
+            },
+        }
 
     return [
-        dep("chat", "chat-mini", "openai/gpt-4o-mini"), dep("chat", "chat-4o", "openai/gpt-4o"),
+        dep("chat", "chat-mini", "openai/gpt-4o-mini"),
+        dep("chat", "chat-4o", "openai/gpt-4o"),
         dep("chat", "chat-o3", "openai/o3-mini"),
-        dep("backup", "backup-mini", "openai/gpt-4.1-mini"), dep("backup", "backup-41", "openai/gpt-4.1"),
+        dep("backup", "backup-mini", "openai/gpt-4.1-mini"),
+        dep("backup", "backup-41", "openai/gpt-4.1"),
     ]
 
 
@@ -112,8 +121,14 @@ async def picks_only(strategy: Any, start: int, n: int) -> list[float]:
     """Event-loop lag while ``n`` RouteIQ picks run concurrently, without LiteLLM's call path."""
     lag = Lag()
     ticker = asyncio.ensure_future(lag.run())
-    await asyncio.gather(*(strategy.async_get_available_deployment(
-        "chat", messages=messages(start + i), request_kwargs={"metadata": {}}) for i in range(n)))
+    await asyncio.gather(
+        *(
+            strategy.async_get_available_deployment(
+                "chat", messages=messages(start + i), request_kwargs={"metadata": {}}
+            )
+            for i in range(n)
+        )
+    )
     lag.stop()
     await ticker
     return lag.samples
@@ -124,8 +139,12 @@ async def concurrent(router: Any, start: int, n: int) -> tuple[float, list[float
     ticker = asyncio.ensure_future(lag.run())
     metas = [{} for _ in range(n)]
     t = time.perf_counter()
-    await asyncio.gather(*(router.acompletion(model="chat", messages=messages(start + i), metadata=metas[i])
-                           for i in range(n)))
+    await asyncio.gather(
+        *(
+            router.acompletion(model="chat", messages=messages(start + i), metadata=metas[i])
+            for i in range(n)
+        )
+    )
     wall = time.perf_counter() - t
     lag.stop()
     await ticker
@@ -152,8 +171,10 @@ def glue(strategy: Any, router: Any, n: int = 300) -> tuple[float, float]:
 
 def row(name: str, base: list[float], riq: list[float]) -> str:
     mb, mr = statistics.median(base), statistics.median(riq)
-    return (f"{name:<22} {mb:>9.2f} {mr:>9.2f} {statistics.mean(base):>9.2f} {statistics.mean(riq):>9.2f} "
-            f"{mr - mb:>+10.2f} {mr / mb:>7.2f}x")
+    return (
+        f"{name:<22} {mb:>9.2f} {mr:>9.2f} {statistics.mean(base):>9.2f} {statistics.mean(riq):>9.2f} "
+        f"{mr - mb:>+10.2f} {mr / mb:>7.2f}x"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -163,8 +184,10 @@ async def main(args: argparse.Namespace) -> None:
     import routeiq_litellm
     from routeiq_litellm._compat import litellm_version
 
-    print(f"litellm {litellm_version()} imported in {time.perf_counter() - t0:.1f}s; "
-          f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
+    print(
+        f"litellm {litellm_version()} imported in {time.perf_counter() - t0:.1f}s; "
+        f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs"
+    )
     shuffle = litellm.Router(model_list=model_list(), num_retries=0)
     routeiq = litellm.Router(model_list=model_list(), num_retries=0)
     t0 = time.perf_counter()
@@ -203,10 +226,14 @@ async def main(args: argparse.Namespace) -> None:
     for r in range(args.rounds):
         pick_lag += await picks_only(strategy, 200_000 + r * args.concurrency, args.concurrency)
 
-    print(f"\n{args.rounds} rounds x {block} sequential requests per mode; {args.rounds} rounds x "
-          f"{args.concurrency} concurrent requests")
-    print(f"{'ms per request':<22} {'shuffle':>9} {'routeiq':>9} {'shuffle':>9} {'routeiq':>9} "
-          f"{'overhead':>10} {'ratio':>8}")
+    print(
+        f"\n{args.rounds} rounds x {block} sequential requests per mode; {args.rounds} rounds x "
+        f"{args.concurrency} concurrent requests"
+    )
+    print(
+        f"{'ms per request':<22} {'shuffle':>9} {'routeiq':>9} {'shuffle':>9} {'routeiq':>9} "
+        f"{'overhead':>10} {'ratio':>8}"
+    )
     print(f"{'':<22} {'median':>9} {'median':>9} {'mean':>9} {'mean':>9} {'(median)':>10} {'':>8}")
     print(row("acompletion, sequential", seq["shuffle"], seq["routeiq"]))
     print(row("completion, sequential", sync["shuffle"], sync["routeiq"]))
@@ -214,29 +241,43 @@ async def main(args: argparse.Namespace) -> None:
     print(row(f"acompletion x{args.concurrency} (wall/n)", per_req["shuffle"], per_req["routeiq"]))
     for name in ("shuffle", "routeiq"):
         rps = args.concurrency / statistics.median(walls[name])
-        print(f"  {name:<8} {args.concurrency} concurrent: median wall {statistics.median(walls[name]):.3f}s "
-              f"= {rps:,.0f} req/s; event-loop lag p50 {pct(lags[name], 0.5):.2f} ms, "
-              f"p99 {pct(lags[name], 0.99):.2f} ms, max {max(lags[name]):.2f} ms ({len(lags[name])} ticks)")
-    print(f"  routeiq  {args.concurrency} concurrent picks alone (no LLM call path): event-loop lag "
-          f"p50 {pct(pick_lag, 0.5):.2f} ms, p99 {pct(pick_lag, 0.99):.2f} ms, max {max(pick_lag):.2f} ms "
-          f"({len(pick_lag)} ticks)")
+        print(
+            f"  {name:<8} {args.concurrency} concurrent: median wall {statistics.median(walls[name]):.3f}s "
+            f"= {rps:,.0f} req/s; event-loop lag p50 {pct(lags[name], 0.5):.2f} ms, "
+            f"p99 {pct(lags[name], 0.99):.2f} ms, max {max(lags[name]):.2f} ms ({len(lags[name])} ticks)"
+        )
+    print(
+        f"  routeiq  {args.concurrency} concurrent picks alone (no LLM call path): event-loop lag "
+        f"p50 {pct(pick_lag, 0.5):.2f} ms, p99 {pct(pick_lag, 0.99):.2f} ms, max {max(pick_lag):.2f} ms "
+        f"({len(pick_lag)} ticks)"
+    )
     pick_ms, core_ms = glue(strategy, routeiq)
-    print(f"RouteIQ decision time in sequential picks (embed + strategy): median {statistics.median(seq_decide):.2f} ms, "
-          f"p99 {pct(seq_decide, 0.99):.2f} ms")
-    print(f"adapter glue (same prompt, embedding cached): pick {pick_ms:.3f} ms vs Router.decide {core_ms:.3f} ms "
-          f"-> {pick_ms - core_ms:+.3f} ms for group lookup, cooldowns, mapping and stamping")
+    print(
+        f"RouteIQ decision time in sequential picks (embed + strategy): median {statistics.median(seq_decide):.2f} ms, "
+        f"p99 {pct(seq_decide, 0.99):.2f} ms"
+    )
+    print(
+        f"adapter glue (same prompt, embedding cached): pick {pick_ms:.3f} ms vs Router.decide {core_ms:.3f} ms "
+        f"-> {pick_ms - core_ms:+.3f} ms for group lookup, cooldowns, mapping and stamping"
+    )
     if decide:
-        print(f"RouteIQ decision time under {args.concurrency} concurrent requests (incl. thread-pool queueing): "
-              f"median {statistics.median(decide):.2f} ms, p99 {pct(decide, 0.99):.2f} ms")
+        print(
+            f"RouteIQ decision time under {args.concurrency} concurrent requests (incl. thread-pool queueing): "
+            f"median {statistics.median(decide):.2f} ms, p99 {pct(decide, 0.99):.2f} ms"
+        )
     ratio = statistics.median(seq["routeiq"]) / statistics.median(seq["shuffle"])
-    print(f"\nRESULT per-request overhead (acompletion, sequential, median): "
-          f"{statistics.median(seq['routeiq']) - statistics.median(seq['shuffle']):+.2f} ms; "
-          f"RouteIQ / simple-shuffle = {ratio:.2f}x")
+    print(
+        f"\nRESULT per-request overhead (acompletion, sequential, median): "
+        f"{statistics.median(seq['routeiq']) - statistics.median(seq['shuffle']):+.2f} ms; "
+        f"RouteIQ / simple-shuffle = {ratio:.2f}x"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200, help="sequential requests per mode (total)")
+    parser.add_argument(
+        "--requests", type=int, default=200, help="sequential requests per mode (total)"
+    )
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=4)
     asyncio.run(main(parser.parse_args()))

@@ -104,7 +104,7 @@ def active_cooldown_ids(router: Any, ids: Sequence[str]) -> dict[str, float]:
 
 
 async def aactive_cooldown_ids(router: Any, ids: Sequence[str]) -> dict[str, float]:
-    """Async twin of :func:`active_cooldown_ids` (Redis-backed cooldowns are read without blocking)."""
+    """Async twin of :func:`active_cooldown_ids` (reads Redis-backed cooldowns without blocking)."""
     active = await _cooldown_store(router).async_get_active_cooldowns(list(ids), None)
     return _cooldown_map(active)
 
@@ -122,7 +122,7 @@ def _cooldown_map(active: Any) -> dict[str, float]:
 
 
 def unhealthy_ids(router: Any) -> set[str]:
-    """Deployments the router's background health checks marked unhealthy (when it routes on them)."""
+    """Deployments the background health checks marked unhealthy (when the router uses them)."""
     if has_entry_points(router):
         settings = router.settings()
         if not getattr(settings, "enable_health_check_routing", False):

@@ -18,8 +18,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +85,7 @@ def previous_deployment_ids(metadata: Mapping[str, Any] | None) -> set[str]:
 
 
 def _routing_metadata(md: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Only the metadata RouteIQ routes on (user, team, key, session, tags, profile), type-checked."""
+    """The metadata RouteIQ routes on (user, team, key, session, tags, profile), type-checked."""
     out: dict[str, Any] = {}
     if not md:
         return out
@@ -105,7 +105,12 @@ def _header(md: Mapping[str, Any] | None, name: str) -> str | None:
         return None
     wanted = name.lower()
     for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == wanted and isinstance(value, str) and value.strip():
+        if (
+            isinstance(key, str)
+            and key.lower() == wanted
+            and isinstance(value, str)
+            and value.strip()
+        ):
             return value.strip()
     return None
 
@@ -160,19 +165,29 @@ class RoutingEngine:
         t = self._template
         if t is not None:
             return Router(
-                candidates, strategy=t.strategy, profile=t.default_profile, profiles=t.profiles,
-                team_profiles=t.team_profiles, key_profiles=t.key_profiles, embedder=t.embedder,
+                candidates,
+                strategy=t.strategy,
+                profile=t.default_profile,
+                profiles=t.profiles,
+                team_profiles=t.team_profiles,
+                key_profiles=t.key_profiles,
+                embedder=t.embedder,
                 centroids=t.centroids,
             )
         s = self.settings
         kwargs: dict[str, Any] = {
-            "profile": s.profile, "profiles": s.profiles or None, "team_profiles": s.team_profiles or None,
-            "key_profiles": s.key_profiles or None, "centroids": s.centroids,
+            "profile": s.profile,
+            "profiles": s.profiles or None,
+            "team_profiles": s.team_profiles or None,
+            "key_profiles": s.key_profiles or None,
+            "centroids": s.centroids,
         }
         if s.artifact:
             router = Router.from_artifact(s.artifact, candidates, **kwargs)
         else:
-            router = Router(candidates, strategy=s.strategy, strategy_params=s.strategy_params or None, **kwargs)
+            router = Router(
+                candidates, strategy=s.strategy, strategy_params=s.strategy_params or None, **kwargs
+            )
         self._template = router  # later groups share its strategy, embedder and centroids
         return router
 
@@ -184,7 +199,9 @@ class RoutingEngine:
             if router is not None:
                 self._routers.move_to_end(key)
                 return router
-            candidates = deployment_candidates(deployments, overrides=self._overrides, lookup=self._lookup)
+            candidates = deployment_candidates(
+                deployments, overrides=self._overrides, lookup=self._lookup
+            )
             router = self._new_router(candidates)
             self._routers[key] = router
             while len(self._routers) > MAX_CACHED_GROUPS:
@@ -192,7 +209,7 @@ class RoutingEngine:
             return router
 
     def warm_up(self, deployments: Sequence[Deployment]) -> None:
-        """Build the group's router and load the embedding model now rather than on the first request."""
+        """Build the group's router and load the embedding model now, not on the first request."""
         router = self.router_for(deployments)
         router.decide("warm up")
 
@@ -228,7 +245,9 @@ class RoutingEngine:
             else:
                 healthy.append(dep)
         checked = [d for d in healthy if deployment_id(d) not in unhealthy]
-        if checked and len(checked) < len(healthy):  # like LiteLLM: never let health checks empty the group
+        if checked and len(checked) < len(
+            healthy
+        ):  # like LiteLLM: never let health checks empty the group
             for dep in healthy:
                 if dep not in checked:
                     excluded[deployment_id(dep)] = "unhealthy per background health checks"
@@ -286,12 +305,18 @@ class RoutingEngine:
         chosen = pool[0]
         log.warning(
             "routeiq: decision failed for model group %r (%s); serving deployment %s instead",
-            group, reason, deployment_id(chosen),
+            group,
+            reason,
+            deployment_id(chosen),
         )
         return Pick(chosen, None, excluded, fallback_reason=reason)
 
     def _to_pick(
-        self, decision: Decision, pool: Sequence[Deployment], excluded: dict[str, str], warnings: list[str]
+        self,
+        decision: Decision,
+        pool: Sequence[Deployment],
+        excluded: dict[str, str],
+        warnings: list[str],
     ) -> Pick:
         by_id = {deployment_id(d): d for d in pool}
         return Pick(by_id[decision.name], decision, excluded, warnings=warnings)
@@ -315,8 +340,10 @@ class RoutingEngine:
             name = holder.get(key)
             if name is not None and name not in router.profiles:
                 del holder[key]
-                warnings.append(f"unknown profile {name!r} in the request {where}; used the default "
-                                f"(known: {sorted(router.profiles)})")
+                warnings.append(
+                    f"unknown profile {name!r} in the request {where}; used the default "
+                    f"(known: {sorted(router.profiles)})"
+                )
         out["metadata"] = md
         return out, warnings
 
@@ -329,7 +356,7 @@ class RoutingEngine:
         *,
         group: str = "",
     ) -> Pick:
-        """Let RouteIQ choose among ``pool`` (sync); falls back to ``pool[0]`` on any internal failure."""
+        """Let RouteIQ choose among ``pool`` (sync); ``pool[0]`` on any internal failure."""
         t0 = time.perf_counter()
         try:
             router = self.router_for(deployments)
@@ -360,7 +387,9 @@ class RoutingEngine:
         try:
             router = self.router_for(deployments)
             if getattr(router.strategy, "apredict", None) is None:
-                call = functools.partial(self.decide, deployments, pool, excluded, inputs, group=group)
+                call = functools.partial(
+                    self.decide, deployments, pool, excluded, inputs, group=group
+                )
                 pick = await asyncio.get_running_loop().run_in_executor(self._pool(), call)
             else:
                 checked, warnings = self._known_profile(router, inputs)
@@ -396,14 +425,26 @@ class RoutingEngine:
         }
         if d is not None:
             out.update(
-                profile=d.profile, category=d.category, confidence=round(d.confidence, 4),
-                complexity=d.complexity, strategy=d.strategy, reason=d.reason,
-                ranking=[a.name for a in d.ranking], warnings=[*pick.warnings, *d.warnings],
+                profile=d.profile,
+                category=d.category,
+                confidence=round(d.confidence, 4),
+                complexity=d.complexity,
+                strategy=d.strategy,
+                reason=d.reason,
+                ranking=[a.name for a in d.ranking],
+                warnings=[*pick.warnings, *d.warnings],
             )
         else:
-            out.update(profile=None, category=None, confidence=None, complexity=None, strategy=None,
-                       reason=f"RouteIQ failed ({pick.fallback_reason}); first healthy deployment served",
-                       ranking=[], warnings=list(pick.warnings))
+            out.update(
+                profile=None,
+                category=None,
+                confidence=None,
+                complexity=None,
+                strategy=None,
+                reason=f"RouteIQ failed ({pick.fallback_reason}); first healthy deployment served",
+                ranking=[],
+                warnings=list(pick.warnings),
+            )
         return out
 
     def stamp(self, metadata: dict[str, Any] | None, record: Mapping[str, Any]) -> None:
@@ -413,13 +454,14 @@ class RoutingEngine:
         metadata[self.settings.metadata_key] = dict(record)
         spend = metadata.get("spend_logs_metadata")
         merged = dict(spend) if isinstance(spend, Mapping) else {}
-        merged.update({
-            "routeiq_deployment": record["deployment"],
-            "routeiq_model": record["model"],
-            "routeiq_category": record["category"],
-            "routeiq_profile": record["profile"],
-            "routeiq_confidence": record["confidence"],
-            "routeiq_fallback": record["fallback"],
-        })
+        merged.update(
+            {
+                "routeiq_deployment": record["deployment"],
+                "routeiq_model": record["model"],
+                "routeiq_category": record["category"],
+                "routeiq_profile": record["profile"],
+                "routeiq_confidence": record["confidence"],
+                "routeiq_fallback": record["fallback"],
+            }
+        )
         metadata["spend_logs_metadata"] = merged
-

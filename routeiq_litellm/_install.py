@@ -28,13 +28,18 @@ def make_engine(
     lookup: ModelInfoLookup | None = None,
     **options: Any,
 ) -> RoutingEngine:
-    """A :class:`RoutingEngine` from settings (object, mapping, file or ``ROUTEIQ_LITELLM_CONFIG``) plus overrides."""
+    """A :class:`RoutingEngine` from settings plus keyword overrides.
+
+    ``settings``: an object, a mapping, a file, or ``None`` for ``ROUTEIQ_LITELLM_CONFIG``.
+    """
     base = load_settings(settings)
     if options:
         try:
             base = AdapterSettings.model_validate({**base.model_dump(), **options})
         except Exception as exc:
-            raise ConfigError(f"routeiq_litellm: invalid option(s) {sorted(options)}: {exc}") from None
+            raise ConfigError(
+                f"routeiq_litellm: invalid option(s) {sorted(options)}: {exc}"
+            ) from None
     return RoutingEngine(base, routeiq=routeiq, lookup=lookup)
 
 

@@ -5,7 +5,8 @@ and serving its ``litellm_params.model``. Each field comes from the first source
 
 1. ``overrides`` given to the adapter, keyed by deployment id, group name or model string;
 2. ``model_info.routeiq`` on the deployment (RouteIQ hints: tier, quality, capabilities, ...);
-3. custom prices on the deployment (``litellm_params`` or ``model_info`` ``input_cost_per_token`` ...);
+3. custom prices on the deployment (``input_cost_per_token`` ... in ``litellm_params`` or
+   ``model_info``);
 4. LiteLLM's cost map (``litellm.get_model_info``, by ``model_info.base_model`` then the model);
 5. for a price nobody knows: the median known price of the group (so an unpriced deployment is
    neither free nor the most expensive), recorded as ``metadata["price_source"] = "group_median"``.
@@ -37,7 +38,10 @@ CAPABILITY_FLAGS = {
     "supports_response_schema": "json",
     "supports_audio_input": "audio",
 }
-_CANDIDATE_FIELDS = frozenset(Candidate.model_fields) | {"input_cost_per_token", "output_cost_per_token"}
+_CANDIDATE_FIELDS = frozenset(Candidate.model_fields) | {
+    "input_cost_per_token",
+    "output_cost_per_token",
+}
 _HINT_FIELDS = _CANDIDATE_FIELDS - {"name", "model", "metadata"}
 
 ModelInfoLookup = Callable[[str], Mapping[str, Any] | None]
@@ -57,7 +61,8 @@ def cost_map_lookup(model: str) -> Mapping[str, Any] | None:
 def group_key(deployments: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
     """Cache key of a group: its deployment ids and models (changes when the router is rebuilt)."""
     return tuple(
-        (deployment_id(d), str((d.get("litellm_params") or {}).get("model", ""))) for d in deployments
+        (deployment_id(d), str((d.get("litellm_params") or {}).get("model", "")))
+        for d in deployments
     )
 
 
@@ -72,10 +77,14 @@ def _price(value: Any, dep_id: str, key: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise CandidateError(f"deployment {dep_id!r}: {key} must be a number, got {value!r}") from None
+        raise CandidateError(
+            f"deployment {dep_id!r}: {key} must be a number, got {value!r}"
+        ) from None
 
 
-def _overrides_for(dep: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def _overrides_for(
+    dep: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """Merge overrides by model string, then group name, then deployment id (most specific wins)."""
     params = dep.get("litellm_params") or {}
     merged: dict[str, Any] = {}
@@ -128,13 +137,17 @@ def deployment_candidates(
                 sources.append("cost_map")
             else:
                 sources.append("group_median")  # filled in below, once the group's prices are known
-        source = next((s for s in ("group_median", "cost_map", "deployment") if s in sources), "routeiq")
+        source = next(
+            (s for s in ("group_median", "cost_map", "deployment") if s in sources), "routeiq"
+        )
         window = _first(info, mapped, key="max_input_tokens")
         if window and "context_window" not in hints:
             fields["context_window"] = int(window)
         if "capabilities" not in hints:
             flags = {**(mapped or {}), **{k: v for k, v in info.items() if k in CAPABILITY_FLAGS}}
-            fields["capabilities"] = sorted({cap for flag, cap in CAPABILITY_FLAGS.items() if flags.get(flag)})
+            fields["capabilities"] = sorted(
+                {cap for flag, cap in CAPABILITY_FLAGS.items() if flags.get(flag)}
+            )
         fields.update(hints)
         fields["metadata"] = {"model_group": dep.get("model_name"), "price_source": source}
         raw.append(fields)
@@ -144,8 +157,12 @@ def deployment_candidates(
         try:
             out.append(Candidate.model_validate(fields))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise CandidateError(f"deployment {fields['name']!r}: cannot describe it as a candidate: {problems}") from None
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise CandidateError(
+                f"deployment {fields['name']!r}: cannot describe it as a candidate: {problems}"
+            ) from None
     return tuple(out)
 
 
@@ -153,10 +170,16 @@ def _fill_unknown_prices(raw: list[dict[str, Any]]) -> None:
     for side in ("input", "output"):
         known = [
             f[f"{side}_cost_per_token"] for f in raw if f.get(f"{side}_cost_per_token") is not None
-        ] + [f[f"{side}_cost_per_mtok"] / 1e6 for f in raw if f.get(f"{side}_cost_per_mtok") is not None]
+        ] + [
+            f[f"{side}_cost_per_mtok"] / 1e6
+            for f in raw
+            if f.get(f"{side}_cost_per_mtok") is not None
+        ]
         median = statistics.median(known) if known else 0.0
         for f in raw:
             if f.get("free") or f"{side}_cost_per_token" in f or f"{side}_cost_per_mtok" in f:
                 continue
             f[f"{side}_cost_per_token"] = median
-            log.debug("routeiq: deployment %s has no %s price; using the group median", f["name"], side)
+            log.debug(
+                "routeiq: deployment %s has no %s price; using the group median", f["name"], side
+            )

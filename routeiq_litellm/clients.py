@@ -41,11 +41,21 @@ log = logging.getLogger("routeiq.clients")
 
 #: ``model=`` values that ask RouteIQ to choose (any other explicit model is used as given).
 AUTO_MODELS = frozenset({"auto", "routeiq", "routeiq/auto"})
-_RETRYABLE_NAMES = frozenset({
-    "RateLimitError", "InternalServerError", "ServiceUnavailableError", "APITimeoutError",
-    "APIConnectionError", "Timeout", "TimeoutException", "ConnectError", "RemoteProtocolError",
-    "TimeoutError", "ConnectionError",
-})
+_RETRYABLE_NAMES = frozenset(
+    {
+        "RateLimitError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+        "APITimeoutError",
+        "APIConnectionError",
+        "Timeout",
+        "TimeoutException",
+        "ConnectError",
+        "RemoteProtocolError",
+        "TimeoutError",
+        "ConnectionError",
+    }
+)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -109,7 +119,9 @@ def _attach(result: Any, routing: Routing) -> Any:
         weakref.finalize(result, _SIDE_TABLE.pop, key, None)
         _SIDE_TABLE[key] = routing
     except TypeError:
-        log.debug("routeiq: cannot attach the decision to a %s; use routed_call()", type(result).__name__)
+        log.debug(
+            "routeiq: cannot attach the decision to a %s; use routed_call()", type(result).__name__
+        )
     return result
 
 
@@ -135,7 +147,9 @@ def decision_of(result: Any) -> Decision | None:
 class _Attempts:
     """A decision's retry order (its ranking, up to ``max_attempts``) and what was tried."""
 
-    def __init__(self, decision: Decision, max_attempts: int, retry_on: Callable[[BaseException], bool]) -> None:
+    def __init__(
+        self, decision: Decision, max_attempts: int, retry_on: Callable[[BaseException], bool]
+    ) -> None:
         self.decision = decision
         self.order = [(a.name, a.model) for a in decision.ranking][:max_attempts]
         self.retry_on = retry_on
@@ -147,7 +161,9 @@ class _Attempts:
             return False
         name, model = self.order[i]
         self.tried.append(Attempt(name, model, f"{type(exc).__name__}: {str(exc)[:200]}"))
-        log.warning("routeiq: %s failed (%s); trying the next ranked model", model, type(exc).__name__)
+        log.warning(
+            "routeiq: %s failed (%s); trying the next ranked model", model, type(exc).__name__
+        )
         return True
 
     def served(self, i: int, value: Any) -> RoutedResult:
@@ -156,8 +172,9 @@ class _Attempts:
         return RoutedResult(value, Routing(self.decision, model, name, attempts))
 
 
-def _decide_kwargs(prompt_or_messages: Any, tools: Any, profile: str | None,
-                   metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+def _decide_kwargs(
+    prompt_or_messages: Any, tools: Any, profile: str | None, metadata: Mapping[str, Any] | None
+) -> dict[str, Any]:
     key = "messages" if isinstance(prompt_or_messages, (list, tuple)) else "prompt"
     return {key: prompt_or_messages, "tools": tools, "profile": profile, "metadata": metadata}
 
@@ -179,7 +196,7 @@ def routed_call(
     retry_on: Callable[[BaseException], bool] = is_retryable,
     **kwargs: Any,
 ) -> RoutedResult:
-    """Decide, then ``call(model, prompt_or_messages, **kwargs)``; on a retryable error try the next model.
+    """Decide, then ``call(model, prompt_or_messages, **kwargs)``; retryable errors try the next.
 
     ``tools`` informs the decision and is forwarded to ``call`` as ``tools=`` when given.
     Non-retryable errors and the last attempt's error propagate unchanged.
@@ -275,11 +292,14 @@ class _RoutedBase:
         retry_on: Callable[[BaseException], bool] = is_retryable,
         profile: str | None = None,
     ) -> None:
-        create = getattr(getattr(getattr(client, "chat", None), "completions", None), "create", None)
+        create = getattr(
+            getattr(getattr(client, "chat", None), "completions", None), "create", None
+        )
         if not callable(create):
             raise ConfigError(
-                f"{type(self).__name__} needs a client with chat.completions.create(model=..., messages=...), "
-                f"got {type(client).__name__}; for other shapes use routed_call(router, call, messages)"
+                f"{type(self).__name__} needs a client with "
+                f"chat.completions.create(model=..., messages=...), got {type(client).__name__}; "
+                "for other shapes use routed_call(router, call, messages)"
             )
         _check(max_attempts)
         self.client = client
@@ -300,9 +320,12 @@ class _RoutedBase:
         if messages is None:
             raise ConfigError("chat.completions.create() needs messages=[...] to route on")
         return _CreateArgs(
-            model=rest.pop("model", None), messages=messages, tools=rest.pop("tools", None),
+            model=rest.pop("model", None),
+            messages=messages,
+            tools=rest.pop("tools", None),
             profile=rest.pop("routeiq_profile", None) or self.profile,
-            metadata=rest.pop("routeiq_metadata", None), rest=rest,
+            metadata=rest.pop("routeiq_metadata", None),
+            rest=rest,
         )
 
 
@@ -323,9 +346,15 @@ class RoutedClient(_RoutedBase):
         if not args.routed:
             return create(**args.passthrough())
         result = routed_call(
-            self.router, lambda m, msgs, **kw: create(model=m, messages=msgs, **kw), args.messages,
-            tools=args.tools, profile=args.profile, metadata=args.metadata, max_attempts=self.max_attempts,
-            retry_on=self.retry_on, **args.rest,
+            self.router,
+            lambda m, msgs, **kw: create(model=m, messages=msgs, **kw),
+            args.messages,
+            tools=args.tools,
+            profile=args.profile,
+            metadata=args.metadata,
+            max_attempts=self.max_attempts,
+            retry_on=self.retry_on,
+            **args.rest,
         )
         return _attach(result.value, result.routing)
 
@@ -339,9 +368,14 @@ class AsyncRoutedClient(_RoutedBase):
         if not args.routed:
             return await create(**args.passthrough())
         result = await arouted_call(
-            self.router, lambda m, msgs, **kw: create(model=m, messages=msgs, **kw), args.messages,
-            tools=args.tools, profile=args.profile, metadata=args.metadata, max_attempts=self.max_attempts,
-            retry_on=self.retry_on, **args.rest,
+            self.router,
+            lambda m, msgs, **kw: create(model=m, messages=msgs, **kw),
+            args.messages,
+            tools=args.tools,
+            profile=args.profile,
+            metadata=args.metadata,
+            max_attempts=self.max_attempts,
+            retry_on=self.retry_on,
+            **args.rest,
         )
         return _attach(result.value, result.routing)
-

@@ -17,7 +17,7 @@ class UnknownModelGroupError(RequestError):
 
 
 class NoHealthyDeploymentError(NoCandidatesError):
-    """Every deployment of the group is cooling down, blocked or unhealthy (LiteLLM then tries fallbacks)."""
+    """Every deployment of the group is cooling down, blocked or unhealthy (fallbacks run next)."""
 
     status_code = 429
 

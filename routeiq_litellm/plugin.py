@@ -75,13 +75,14 @@ class RouteIQRoutingPlugin:
     async def _deployments(
         self, group: str, models: list[str], metadata: Mapping[str, Any]
     ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]], dict[str, str]]:
-        """All deployments of the group still in ``models``, and the pool RouteIQ may choose from."""
+        """The group's deployments still in ``models``, and the pool RouteIQ may choose from."""
         router = self._current_router()
         wanted = set(models)
         deployments: list[Mapping[str, Any]] = []
         if router is not None:
             deployments = [
-                d for d in group_deployments(router, group)
+                d
+                for d in group_deployments(router, group)
                 if (d.get("litellm_params") or {}).get("model") in wanted
             ]
         if not deployments:  # no router known: one pseudo-deployment per model string
@@ -90,11 +91,16 @@ class RouteIQRoutingPlugin:
             cooling = await aactive_cooldown_ids(router, [deployment_id(d) for d in deployments])
             unhealthy = unhealthy_ids(router)
         except Exception as exc:
-            log.warning("routeiq: could not read cooldowns (%s); routing without them", type(exc).__name__)
+            log.warning(
+                "routeiq: could not read cooldowns (%s); routing without them", type(exc).__name__
+            )
             cooling, unhealthy = {}, set()
         pool, excluded = RoutingEngine.pool(
-            deployments, cooling=cooling, unhealthy=unhealthy,
-            previous=previous_deployment_ids(metadata), model=group,
+            deployments,
+            cooling=cooling,
+            unhealthy=unhealthy,
+            previous=previous_deployment_ids(metadata),
+            model=group,
         )
         return deployments, pool, excluded
 
@@ -106,7 +112,7 @@ class RouteIQRoutingPlugin:
         ]
 
     async def run(self, context: Any) -> Any:
-        """LiteLLM's ``RoutingPlugin`` hook: narrow ``context.candidate_models`` to RouteIQ's choice."""
+        """LiteLLM's ``RoutingPlugin`` hook: narrow ``context.candidate_models`` to one model."""
         models = [m for m in context.candidate_models if isinstance(m, str)]
         if len(set(models)) <= 1:
             return context
@@ -117,16 +123,25 @@ class RouteIQRoutingPlugin:
         except NoHealthyDeploymentError:
             return context  # leave the whole list: LiteLLM reports the cooldowns itself
         except Exception as exc:
-            log.warning("routeiq: plugin could not resolve model group %r (%s); not narrowing", group,
-                        type(exc).__name__)
+            log.warning(
+                "routeiq: plugin could not resolve model group %r (%s); not narrowing",
+                group,
+                type(exc).__name__,
+            )
             return context
         try:
             engine = self.engine
         except Exception as exc:  # e.g. a bad settings file: LiteLLM's own routing serves instead
-            _log_once(f"routeiq: routing plugin disabled, cannot build RouteIQ ({type(exc).__name__}: {exc})")
+            _log_once(
+                "routeiq: routing plugin disabled, cannot build RouteIQ "
+                f"({type(exc).__name__}: {exc})"
+            )
             return context
-        inputs = engine.inputs(context.structured_messages or context.raw_messages or None, None,
-                               {"metadata": metadata})
+        inputs = engine.inputs(
+            context.structured_messages or context.raw_messages or None,
+            None,
+            {"metadata": metadata},
+        )
         pick = await engine.adecide(deployments, pool, excluded, inputs, group=group)
         chosen = str((pick.deployment.get("litellm_params") or {}).get("model"))
         context.candidate_models = [m for m in models if m == chosen]

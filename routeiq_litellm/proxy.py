@@ -4,8 +4,8 @@ Two routes, both per worker process (each ``--num_workers`` worker builds its ow
 
 * ``router_settings: {plugins: ["routeiq_litellm.proxy.plugin"]}`` — the official routing
   plugin hook: RouteIQ narrows the candidate models and LiteLLM keeps its load balancing,
-  cooldowns and health filters. Add ``litellm_settings: {callbacks: ["routeiq_litellm.proxy.headers"]}``
-  for ``x-routeiq-*`` response headers.
+  cooldowns and health filters. For ``x-routeiq-*`` response headers add
+  ``litellm_settings: {callbacks: ["routeiq_litellm.proxy.headers"]}``.
 * ``litellm_settings: {callbacks: ["routeiq_litellm.proxy.binder"]}`` — full control: a callback
   that binds :class:`~routeiq_litellm.strategy.RouteIQRoutingStrategy` to the worker's router
   before its first request, and binds again whenever the proxy rebuilds the router or its
@@ -25,7 +25,13 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from ._compat import all_deployments, bind_strategy, group_deployments, import_litellm, routing_strategy_name
+from ._compat import (
+    all_deployments,
+    bind_strategy,
+    group_deployments,
+    import_litellm,
+    routing_strategy_name,
+)
 from ._engine import RoutingEngine, metadata_of
 from .plugin import RouteIQRoutingPlugin, _log_once
 
@@ -41,7 +47,7 @@ _engine_lock = threading.Lock()
 
 
 def shared_engine() -> RoutingEngine:
-    """The worker's one engine (settings from ``ROUTEIQ_LITELLM_CONFIG``), shared by plugin and binder."""
+    """The worker's engine (settings from ``ROUTEIQ_LITELLM_CONFIG``), shared by all hooks."""
     global _engine
     if _engine is None:
         with _engine_lock:
@@ -70,7 +76,7 @@ def _record(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
 
 
 class RouteIQProxyCallback(CustomLogger):
-    """Binds RouteIQ to the proxy's router (``bind=True``) and adds ``x-routeiq-*`` response headers."""
+    """Binds RouteIQ to the proxy's router (``bind=True``); adds ``x-routeiq-*`` headers."""
 
     def __init__(self, *, bind: bool) -> None:
         super().__init__()
@@ -86,7 +92,7 @@ class RouteIQProxyCallback(CustomLogger):
         return current is not router or routing_strategy_name(router) != self._bound_strategy
 
     def ensure_bound(self, router: Any) -> bool:
-        """Bind to ``router`` unless already bound to it with the same routing_strategy; True if it bound."""
+        """Bind unless bound to ``router`` under the same routing_strategy; True if it bound."""
         if router is None or not self._needs_bind(router):
             return False
         with self._lock:
@@ -96,8 +102,12 @@ class RouteIQProxyCallback(CustomLogger):
 
             try:
                 engine = shared_engine()
-            except Exception as exc:  # e.g. a bad settings file: LiteLLM's own routing serves instead
-                _log_once(f"routeiq: not binding, cannot build RouteIQ ({type(exc).__name__}: {exc})")
+            except (
+                Exception
+            ) as exc:  # e.g. a bad settings file: LiteLLM's own routing serves instead
+                _log_once(
+                    f"routeiq: not binding, cannot build RouteIQ ({type(exc).__name__}: {exc})"
+                )
                 return False
             bind_strategy(router, RouteIQRoutingStrategy(router, engine))
             try:
@@ -125,7 +135,9 @@ class RouteIQProxyCallback(CustomLogger):
                 except Exception as exc:  # per-request picks fall back and log, too
                     log.warning("routeiq: warm-up of model group %r failed: %s", group, exc)
 
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> Any:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
+    ) -> Any:
         if self.bind:
             router = self._proxy_router()
             if self.ensure_bound(router):

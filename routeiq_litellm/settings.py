@@ -30,7 +30,9 @@ class AdapterSettings(BaseModel):
 
     strategy: str = Field("centroid", description="A registered strategy name.")
     strategy_params: dict[str, Any] = Field(default_factory=dict)
-    artifact: str | None = Field(None, description="Directory of a trained strategy (routeiq train).")
+    artifact: str | None = Field(
+        None, description="Directory of a trained strategy (routeiq train)."
+    )
     centroids: str | None = Field(None, description="Centroid directory; default: the shipped one.")
     profile: str = "auto"
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -38,12 +40,18 @@ class AdapterSettings(BaseModel):
     key_profiles: dict[str, str] = Field(default_factory=dict)
     candidates: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Candidate fields (tier, quality, capabilities, prices) by deployment id, group or model.",
+        description="Candidate fields (tier, quality, prices, ...) by deployment id, group, model.",
     )
-    profile_header: str = Field("x-routeiq-profile", description="Request header that selects a profile.")
-    metadata_key: str = Field("routeiq", description="Request-metadata key the decision is stamped under.")
+    profile_header: str = Field(
+        "x-routeiq-profile", description="Request header that selects a profile."
+    )
+    metadata_key: str = Field(
+        "routeiq", description="Request-metadata key the decision is stamped under."
+    )
     threads: int = Field(
-        default_factory=lambda: min(4, os.cpu_count() or 1), ge=1, le=64,
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=1,
+        le=64,
         description="Threads that run decisions for async requests (off the event loop).",
     )
 
@@ -57,7 +65,9 @@ def _read(path: Path) -> Any:
         try:
             import yaml
         except ImportError:
-            raise MissingDependencyError(f"reading {path.name} needs PyYAML: pip install 'routeiq[yaml]'") from None
+            raise MissingDependencyError(
+                f"reading {path.name} needs PyYAML: pip install 'routeiq[yaml]'"
+            ) from None
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -68,8 +78,10 @@ def _read(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
 
 
-def load_settings(source: AdapterSettings | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> AdapterSettings:
-    """Settings from an object, a mapping, a file, or (``None``) the file named by ``ROUTEIQ_LITELLM_CONFIG``."""
+def load_settings(
+    source: AdapterSettings | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+) -> AdapterSettings:
+    """Settings from an object, a mapping, a file, or ``None`` (``ROUTEIQ_LITELLM_CONFIG``)."""
     if isinstance(source, AdapterSettings):
         return source
     where = "settings"
@@ -85,9 +97,13 @@ def load_settings(source: AdapterSettings | Mapping[str, Any] | str | os.PathLik
             data = data["routeiq"]
         source = data if data is not None else {}
     if not isinstance(source, Mapping):
-        raise ConfigError(f"{where}: expected a mapping of RouteIQ settings, got {type(source).__name__}")
+        raise ConfigError(
+            f"{where}: expected a mapping of RouteIQ settings, got {type(source).__name__}"
+        )
     try:
         return AdapterSettings.model_validate(dict(source))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
         raise ConfigError(f"{where}: invalid RouteIQ settings: {problems}") from None

@@ -25,7 +25,7 @@ from ._compat import (
 from ._engine import Pick, RoutingEngine, metadata_of, previous_deployment_ids
 
 import_litellm()
-from litellm.router import CustomRoutingStrategyBase  # noqa: E402  (after the friendly import check)
+from litellm.router import CustomRoutingStrategyBase  # noqa: E402  (after the import check)
 
 __all__ = ["RouteIQRoutingStrategy"]
 
@@ -37,7 +37,7 @@ class RouteIQRoutingStrategy(CustomRoutingStrategyBase):
 
     Args:
         router: the ``litellm.Router`` whose deployments are chosen from (held weakly).
-        engine: the shared :class:`~routeiq_litellm._engine.RoutingEngine` (RouteIQ routers per group).
+        engine: the shared :class:`~routeiq_litellm._engine.RoutingEngine` (routers per group).
     """
 
     def __init__(self, router: Any, engine: RoutingEngine) -> None:
@@ -46,14 +46,16 @@ class RouteIQRoutingStrategy(CustomRoutingStrategyBase):
         except TypeError:  # not weak-referenceable: keep a strong reference
             self._router_ref = lambda: router
         self.engine = engine
-        #: How it was bound: ``register_plugin`` or ``set_custom_routing_strategy`` (set by install).
+        #: ``register_plugin`` or ``set_custom_routing_strategy`` (set by install).
         self.bound_with: str | None = None
 
     @property
     def router(self) -> Any:
         router = self._router_ref()
         if router is None:
-            raise RuntimeError("routeiq: the litellm.Router this strategy was bound to no longer exists")
+            raise RuntimeError(
+                "routeiq: the litellm.Router this strategy was bound to no longer exists"
+            )
         return router
 
     # ------------------------------------------------------------------ helpers
@@ -69,15 +71,24 @@ class RouteIQRoutingStrategy(CustomRoutingStrategyBase):
         raise RoutingEngine.unknown_group(model, {str(d.get("model_name")) for d in everything})
 
     def _plan(
-        self, model: str, deployments: list[Mapping[str, Any]], cooling: Mapping[str, float],
+        self,
+        model: str,
+        deployments: list[Mapping[str, Any]],
+        cooling: Mapping[str, float],
         request_kwargs: Mapping[str, Any] | None,
     ) -> tuple[list[Mapping[str, Any]], dict[str, str]]:
         previous = previous_deployment_ids(metadata_of(request_kwargs))
         return RoutingEngine.pool(
-            deployments, cooling=cooling, unhealthy=unhealthy_ids(self.router), previous=previous, model=model
+            deployments,
+            cooling=cooling,
+            unhealthy=unhealthy_ids(self.router),
+            previous=previous,
+            model=model,
         )
 
-    def _finish(self, model: str, pick: Pick, request_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _finish(
+        self, model: str, pick: Pick, request_kwargs: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         md = metadata_of(request_kwargs)
         attempt = len(previous_deployment_ids(md)) + 1
         self.engine.stamp(md, self.engine.summary(pick, group=model, attempt=attempt))
@@ -87,14 +98,18 @@ class RouteIQRoutingStrategy(CustomRoutingStrategyBase):
         try:
             return active_cooldown_ids(self.router, ids)
         except Exception as exc:  # cooldown state is advisory: route without it rather than fail
-            log.warning("routeiq: could not read cooldowns (%s); routing without them", type(exc).__name__)
+            log.warning(
+                "routeiq: could not read cooldowns (%s); routing without them", type(exc).__name__
+            )
             return {}
 
     async def _acooling(self, ids: list[str]) -> dict[str, float]:
         try:
             return await aactive_cooldown_ids(self.router, ids)
         except Exception as exc:
-            log.warning("routeiq: could not read cooldowns (%s); routing without them", type(exc).__name__)
+            log.warning(
+                "routeiq: could not read cooldowns (%s); routing without them", type(exc).__name__
+            )
             return {}
 
     # ------------------------------------------------------------------ LiteLLM's entry points
@@ -122,7 +137,7 @@ class RouteIQRoutingStrategy(CustomRoutingStrategyBase):
         specific_deployment: bool | None = False,
         request_kwargs: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The async pick (``router.acompletion`` and friends): the embedding runs in an executor."""
+        """The async pick (``router.acompletion`` and friends): inference runs in a thread pool."""
         deployments = self._group(model)
         cooling = await self._acooling([deployment_id(d) for d in deployments])
         pool, excluded = self._plan(model, deployments, cooling, request_kwargs)

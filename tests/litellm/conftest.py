@@ -11,11 +11,17 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
-def deployment(group: str, dep_id: str, model: str, mock: str | None = None, **info: Any) -> dict[str, Any]:
+def deployment(
+    group: str, dep_id: str, model: str, mock: str | None = None, **info: Any
+) -> dict[str, Any]:
     """A mocked deployment whose answer names itself, so the response shows who served it."""
     return {
         "model_name": group,
-        "litellm_params": {"model": model, "api_key": "sk-test-not-used", "mock_response": mock or f"served by {dep_id}"},
+        "litellm_params": {
+            "model": model,
+            "api_key": "sk-test-not-used",
+            "mock_response": mock or f"served by {dep_id}",
+        },
         "model_info": {"id": dep_id, **info},
     }
 
@@ -74,7 +80,9 @@ def make_router(litellm: Any, engine: Any) -> Any:
     """Build a fresh litellm.Router (fresh cooldown state) with RouteIQ installed."""
     import routeiq_litellm
 
-    def make(models: list[dict[str, Any]] | None = None, *, install: bool = True, **router_kwargs: Any) -> Any:
+    def make(
+        models: list[dict[str, Any]] | None = None, *, install: bool = True, **router_kwargs: Any
+    ) -> Any:
         router_kwargs.setdefault("num_retries", 0)
         router = litellm.Router(model_list=models or model_list(), **router_kwargs)
         if install:
@@ -86,4 +94,6 @@ def make_router(litellm: Any, engine: Any) -> Any:
 
 def pytest_configure(config: pytest.Config) -> None:
     # litellm's own TypedDicts make pydantic warn on first use; not ours to fix.
-    config.addinivalue_line("filterwarnings", "ignore::UserWarning:pydantic._internal._generate_schema")
+    config.addinivalue_line(
+        "filterwarnings", "ignore::UserWarning:pydantic._internal._generate_schema"
+    )

@@ -27,11 +27,19 @@ def test_prices_come_from_litellms_cost_map(litellm: Any) -> None:
 
 def test_deployment_prices_and_hints_win_over_the_cost_map(litellm: Any) -> None:
     """Custom prices on the deployment and model_info.routeiq hints override the cost map."""
-    dep = deployment("g", "a", "openai/gpt-4o-mini", routeiq={"tier": 5, "quality": 0.9, "capabilities": ["code"]})
+    dep = deployment(
+        "g",
+        "a",
+        "openai/gpt-4o-mini",
+        routeiq={"tier": 5, "quality": 0.9, "capabilities": ["code"]},
+    )
     dep["litellm_params"]["input_cost_per_token"] = 1e-6
     dep["litellm_params"]["output_cost_per_token"] = 2e-6
     (cand,) = deployment_candidates([dep])
-    assert (cand.input_cost_per_mtok, cand.output_cost_per_mtok) == (pytest.approx(1.0), pytest.approx(2.0))
+    assert (cand.input_cost_per_mtok, cand.output_cost_per_mtok) == (
+        pytest.approx(1.0),
+        pytest.approx(2.0),
+    )
     assert cand.tier == 5 and cand.quality == 0.9 and cand.capabilities == frozenset({"code"})
     assert cand.metadata["price_source"] == "deployment"
 
@@ -39,7 +47,11 @@ def test_deployment_prices_and_hints_win_over_the_cost_map(litellm: Any) -> None
 def test_overrides_by_group_model_and_id_most_specific_wins(litellm: Any) -> None:
     """Adapter overrides apply by model string, then group, then deployment id."""
     deps = [deployment("g", "a", "openai/gpt-4o-mini"), deployment("g", "b", "openai/gpt-4o")]
-    overrides = {"g": {"tier": 2}, "b": {"tier": 4}, "openai/gpt-4o-mini": {"tier": 1, "quality": 0.5}}
+    overrides = {
+        "g": {"tier": 2},
+        "b": {"tier": 4},
+        "openai/gpt-4o-mini": {"tier": 1, "quality": 0.5},
+    }
     a, b = deployment_candidates(deps, overrides=overrides)
     assert (a.tier, a.quality) == (2, 0.5)
     assert b.tier == 4
@@ -69,7 +81,9 @@ def test_non_numeric_price_is_a_candidate_error(litellm: Any) -> None:
     """A price LiteLLM would accept as a string must still be a number."""
     dep = deployment("g", "a", "openai/gpt-4o")
     dep["model_info"]["input_cost_per_token"] = "cheap"
-    with pytest.raises(CandidateError, match="deployment 'a': input_cost_per_token must be a number, got 'cheap'"):
+    with pytest.raises(
+        CandidateError, match="deployment 'a': input_cost_per_token must be a number, got 'cheap'"
+    ):
         deployment_candidates([dep])
 
 
@@ -84,18 +98,34 @@ def test_group_key_changes_when_the_group_changes() -> None:
 @pytest.mark.parametrize(
     ("messages", "input_", "want"),
     [
-        ([{"role": "user", "content": "hi"}], None, {"messages": [{"role": "user", "content": "hi"}]}),
+        (
+            [{"role": "user", "content": "hi"}],
+            None,
+            {"messages": [{"role": "user", "content": "hi"}]},
+        ),
         (None, "embed me", {"prompt": "embed me"}),
         (None, ["first", "second"], {"prompt": "first\nsecond"}),
         (
             None,
-            [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "from responses"}]},
-             {"type": "function_call_output", "call_id": "c", "output": "42"}],
-            {"messages": [{"role": "user", "content": [{"type": "input_text", "text": "from responses"}]}]},
+            [
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "from responses"}],
+                },
+                {"type": "function_call_output", "call_id": "c", "output": "42"},
+            ],
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "input_text", "text": "from responses"}]}
+                ]
+            },
         ),
     ],
 )
-def test_request_shapes_become_decide_inputs(messages: Any, input_: Any, want: dict[str, Any]) -> None:
+def test_request_shapes_become_decide_inputs(
+    messages: Any, input_: Any, want: dict[str, Any]
+) -> None:
     """Chat messages, embedding input and Responses-API input all become something to route on."""
     inputs = RoutingEngine().inputs(messages, input_, {"metadata": {}})
     assert {k: v for k, v in inputs.items() if k != "metadata"} == want
@@ -104,25 +134,52 @@ def test_request_shapes_become_decide_inputs(messages: Any, input_: Any, want: d
 def test_routing_metadata_keeps_only_what_routing_uses() -> None:
     """Team, key, user and tags pass through; other metadata (and odd types) do not."""
     md = {
-        "user_api_key_team_id": "t1", "user_api_key_alias": "k1", "user_api_key_user_id": 7,
-        "tags": ["a", "b"], "headers": {"x-routeiq-profile": "eco"}, "secret_thing": object(),
-        "user_api_key_auth": {"token": "sk-..."}, "session_id": None,
+        "user_api_key_team_id": "t1",
+        "user_api_key_alias": "k1",
+        "user_api_key_user_id": 7,
+        "tags": ["a", "b"],
+        "headers": {"x-routeiq-profile": "eco"},
+        "secret_thing": object(),
+        "user_api_key_auth": {"token": "sk-..."},
+        "session_id": None,
     }
     inputs = RoutingEngine().inputs([{"role": "user", "content": "x"}], None, {"metadata": md})
-    assert inputs["metadata"] == {"user_api_key_team_id": "t1", "user_api_key_alias": "k1",
-                                  "user_api_key_user_id": 7, "tags": ["a", "b"]}
+    assert inputs["metadata"] == {
+        "user_api_key_team_id": "t1",
+        "user_api_key_alias": "k1",
+        "user_api_key_user_id": 7,
+        "tags": ["a", "b"],
+    }
     assert inputs["profile"] == "eco"
 
 
 def test_decide_inputs_parse_with_the_core(engine: Any) -> None:
     """Anthropic-shaped content blocks route like chat messages (text, images, tool results)."""
     messages = [
-        {"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
-                                     {"type": "image", "source": {"type": "base64", "data": "..."}}]},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "look", "input": {}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
-                                      "content": [{"type": "text", "text": "a cat"}]}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this picture?"},
+                {"type": "image", "source": {"type": "base64", "data": "..."}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t", "name": "look", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t",
+                    "content": [{"type": "text", "text": "a cat"}],
+                }
+            ],
+        },
     ]
-    router = engine.router_for([deployment("g", "a", "openai/gpt-4o"), deployment("g", "b", "openai/gpt-4o-mini")])
+    router = engine.router_for(
+        [deployment("g", "a", "openai/gpt-4o"), deployment("g", "b", "openai/gpt-4o-mini")]
+    )
     decision = router.decide(**engine.inputs(messages, None, {"metadata": {}}))
     assert decision.name in {"a", "b"}

@@ -24,12 +24,29 @@ from routeiq_litellm.clients import (
 )
 
 CANDIDATES = [
-    {"name": "small", "model": "small-model", "input_cost_per_mtok": 0.1, "output_cost_per_mtok": 0.4},
-    {"name": "medium", "model": "medium-model", "input_cost_per_mtok": 1.0, "output_cost_per_mtok": 4.0},
-    {"name": "large", "model": "large-model", "input_cost_per_mtok": 5.0, "output_cost_per_mtok": 20.0},
+    {
+        "name": "small",
+        "model": "small-model",
+        "input_cost_per_mtok": 0.1,
+        "output_cost_per_mtok": 0.4,
+    },
+    {
+        "name": "medium",
+        "model": "medium-model",
+        "input_cost_per_mtok": 1.0,
+        "output_cost_per_mtok": 4.0,
+    },
+    {
+        "name": "large",
+        "model": "large-model",
+        "input_cost_per_mtok": 5.0,
+        "output_cost_per_mtok": 20.0,
+    },
 ]
-HARD = ("Prove rigorously, step by step, that there are infinitely many primes, then prove that "
-        "there are infinitely many primes congruent to 3 modulo 4.")
+HARD = (
+    "Prove rigorously, step by step, that there are infinitely many primes, then prove that "
+    "there are infinitely many primes congruent to 3 modulo 4."
+)
 EASY = "hello!"
 
 
@@ -56,12 +73,26 @@ class StubProvider:
                     self._stream(model)
                     return
                 if status != 200:
-                    payload = {"error": {"message": f"stub {status} for {model}", "type": "stub", "code": status}}
+                    payload = {
+                        "error": {
+                            "message": f"stub {status} for {model}",
+                            "type": "stub",
+                            "code": status,
+                        }
+                    }
                 else:
                     payload = {
-                        "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": model,
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": f"answered by {model}"}}],
+                        "id": "chatcmpl-stub",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": model,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": f"answered by {model}"},
+                            }
+                        ],
                         "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
                     }
                 data = json.dumps(payload).encode()
@@ -76,8 +107,15 @@ class StubProvider:
                 self.send_header("content-type", "text/event-stream")
                 self.end_headers()
                 for piece in ("answered ", f"by {model}"):
-                    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
-                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    chunk = {
+                        "id": "c",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": model,
+                        "choices": [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                        ],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
@@ -127,14 +165,18 @@ def test_routed_openai_client_calls_the_decided_model(stub: StubProvider, rq: An
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_retryable_error_moves_to_the_next_ranked_model(stub: StubProvider, rq: Any, status: int) -> None:
+def test_retryable_error_moves_to_the_next_ranked_model(
+    stub: StubProvider, rq: Any, status: int
+) -> None:
     """A rate limit or server error on the chosen model is retried on the next alternative."""
     from openai import OpenAI
 
     first, second = [a.model for a in rq.decide(HARD).ranking[:2]]
     stub.failures[first] = status
     client = RoutedClient(OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq)
-    response = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": HARD}])
+    response = client.chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": HARD}]
+    )
     assert text(response) == f"answered by {second}"
     routing = routing_of(response)
     assert routing is not None and routing.model == second and routing.fallback_used
@@ -149,7 +191,9 @@ def test_timeout_moves_to_the_next_ranked_model(stub: StubProvider, rq: Any) -> 
 
     first, second = [a.model for a in rq.decide(EASY).ranking[:2]]
     stub.stall[first] = 1.5
-    client = RoutedClient(OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0, timeout=0.3), rq)
+    client = RoutedClient(
+        OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0, timeout=0.3), rq
+    )
     response = client.chat.completions.create(messages=[{"role": "user", "content": EASY}])
     assert text(response) == f"answered by {second}"
     assert "Timeout" in (routing_of(response).attempts[0].error or "")
@@ -161,7 +205,9 @@ def test_non_retryable_error_is_raised_unchanged(stub: StubProvider, rq: Any) ->
 
     first = rq.route(EASY)
     stub.failures[first] = 400
-    client = RoutedClient(openai.OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq)
+    client = RoutedClient(
+        openai.OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq
+    )
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(messages=[{"role": "user", "content": EASY}])
     assert stub.calls == [first]
@@ -173,8 +219,9 @@ def test_every_model_failing_raises_the_last_error(stub: StubProvider, rq: Any) 
 
     for cand in CANDIDATES:
         stub.failures[cand["model"]] = 429
-    client = RoutedClient(openai.OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq,
-                          max_attempts=2)
+    client = RoutedClient(
+        openai.OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq, max_attempts=2
+    )
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(messages=[{"role": "user", "content": EASY}])
     assert len(stub.calls) == 2
@@ -186,7 +233,9 @@ def test_explicit_model_passes_through_unrouted(stub: StubProvider, rq: Any) -> 
 
     inner = OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0)
     client = RoutedClient(inner, rq)
-    response = client.chat.completions.create(model="large-model", messages=[{"role": "user", "content": EASY}])
+    response = client.chat.completions.create(
+        model="large-model", messages=[{"role": "user", "content": EASY}]
+    )
     assert text(response) == "answered by large-model" and decision_of(response) is None
     assert client.base_url == inner.base_url
 
@@ -196,10 +245,14 @@ def test_streaming_carries_the_decision(stub: StubProvider, rq: Any) -> None:
     from openai import OpenAI
 
     client = RoutedClient(OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq)
-    stream = client.chat.completions.create(messages=[{"role": "user", "content": HARD}], stream=True)
+    stream = client.chat.completions.create(
+        messages=[{"role": "user", "content": HARD}], stream=True
+    )
     decision = decision_of(stream)
     assert decision is not None and decision.model == rq.route(HARD)
-    assert "".join(c.choices[0].delta.content or "" for c in stream) == f"answered by {decision.model}"
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in stream) == f"answered by {decision.model}"
+    )
 
 
 def test_profile_per_call(stub: StubProvider, rq: Any) -> None:
@@ -207,7 +260,9 @@ def test_profile_per_call(stub: StubProvider, rq: Any) -> None:
     from openai import OpenAI
 
     client = RoutedClient(OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq)
-    premium = client.chat.completions.create(messages=[{"role": "user", "content": EASY}], routeiq_profile="premium")
+    premium = client.chat.completions.create(
+        messages=[{"role": "user", "content": EASY}], routeiq_profile="premium"
+    )
     assert decision_of(premium).profile == "premium"
     assert decision_of(premium).model == rq.route(EASY, profile="premium")
 
@@ -217,7 +272,9 @@ async def test_async_openai_client_with_retry(stub: StubProvider, rq: Any) -> No
     """AsyncOpenAI behind AsyncRoutedClient: decided model, then the next one on a 429."""
     from openai import AsyncOpenAI
 
-    client = AsyncRoutedClient(AsyncOpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq)
+    client = AsyncRoutedClient(
+        AsyncOpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), rq
+    )
     ok = await client.chat.completions.create(messages=[{"role": "user", "content": HARD}])
     assert text(ok) == f"answered by {decision_of(ok).model}"
     first, second = [a.model for a in rq.decide(HARD).ranking[:2]]
@@ -280,5 +337,7 @@ def test_importing_the_adapters_loads_neither_openai_nor_litellm() -> None:
         "import sys, routeiq_litellm, routeiq_litellm.clients; "
         "print(sorted(m for m in ('openai', 'litellm') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.strip() == "[]"

@@ -44,7 +44,9 @@ def test_failed_attempts_are_avoided_while_something_else_is_healthy() -> None:
 
 def test_nothing_healthy_is_a_429_with_the_wait() -> None:
     """All cooling down or blocked: NoHealthyDeploymentError, status 429, shortest cooldown."""
-    with pytest.raises(NoHealthyDeploymentError, match="no healthy deployment in model group 'g'") as info:
+    with pytest.raises(
+        NoHealthyDeploymentError, match="no healthy deployment in model group 'g'"
+    ) as info:
         RoutingEngine.pool(GROUP, cooling={"a": 30.0, "b": 10.0, "c": 60.0}, model="g")
     assert info.value.status_code == 429 and info.value.cooldown_seconds == 10.0
 
@@ -58,6 +60,11 @@ def test_stamp_merges_into_existing_spend_logs_metadata() -> None:
     engine.stamp(metadata, record)
     assert metadata["routeiq"]["fallback"] is True and metadata["routeiq"]["attempt"] == 2
     assert metadata["spend_logs_metadata"] == {
-        "job": "nightly", "routeiq_deployment": "a", "routeiq_model": "openai/gpt-4o-mini",
-        "routeiq_category": None, "routeiq_profile": None, "routeiq_confidence": None, "routeiq_fallback": True,
+        "job": "nightly",
+        "routeiq_deployment": "a",
+        "routeiq_model": "openai/gpt-4o-mini",
+        "routeiq_category": None,
+        "routeiq_profile": None,
+        "routeiq_confidence": None,
+        "routeiq_fallback": True,
     }

@@ -25,7 +25,9 @@ def _version(python: Path) -> str | None:
     try:
         out = subprocess.run(
             [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -54,7 +56,9 @@ def _newest_python() -> Path:
         except subprocess.TimeoutExpired:
             pytest.skip(f"building the litellm {NEWEST} venv timed out: {' '.join(step)}")
         if done.returncode != 0:
-            pytest.skip(f"cannot build the litellm {NEWEST} venv (no package index?): {done.stderr[-500:]}")
+            pytest.skip(
+                f"cannot build the litellm {NEWEST} venv (no package index?): {done.stderr[-500:]}"
+            )
     if _version(python) != NEWEST:
         pytest.fail(f"the venv at {venv} does not import litellm {NEWEST}")
     return python
@@ -67,8 +71,19 @@ def test_in_process_adapter_on_the_newest_sdk() -> None:
     python = _newest_python()
     env = dict(os.environ, ROUTEIQ_NESTED_NEWEST_SDK="1", LITELLM_LOCAL_MODEL_COST_MAP="True")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    cmd = [str(python), "-m", "pytest", "tests/litellm", "-m", "not proxy", "-k", "not newest_sdk",
-           "-q", "-p", "no:cacheprovider"]
+    cmd = [
+        str(python),
+        "-m",
+        "pytest",
+        "tests/litellm",
+        "-m",
+        "not proxy",
+        "-k",
+        "not newest_sdk",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     tail = "\n".join(done.stdout.splitlines()[-15:])
     print(f"\nlitellm {NEWEST}: {tail.splitlines()[-1] if tail else done.stderr[-300:]}")

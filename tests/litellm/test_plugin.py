@@ -32,7 +32,9 @@ async def test_plugin_narrows_to_routeiqs_model(litellm: Any, engine: Any) -> No
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_plugin_keeps_litellms_load_balancing_and_cooldowns(litellm: Any, engine: Any) -> None:
+async def test_plugin_keeps_litellms_load_balancing_and_cooldowns(
+    litellm: Any, engine: Any
+) -> None:
     """Two deployments of the chosen model share the load; one in cooldown is skipped by LiteLLM and RouteIQ."""
     models = [
         deployment("pair", "pair-a", "openai/gpt-4o-mini"),
@@ -43,13 +45,23 @@ async def test_plugin_keeps_litellms_load_balancing_and_cooldowns(litellm: Any, 
     router = litellm.Router(model_list=models, num_retries=0, plugins=[plugin], cooldown_time=60)
     plugin.attach(router)
     prompt = PROMPTS["simple"]
-    assert expected(engine, router, "pair", prompt) in ("pair-a", "pair-b"), "the simple prompt should go cheap"
-    responses = await asyncio.gather(*(router.acompletion(model="pair", messages=ask(prompt)) for _ in range(30)))
+    assert expected(engine, router, "pair", prompt) in ("pair-a", "pair-b"), (
+        "the simple prompt should go cheap"
+    )
+    responses = await asyncio.gather(
+        *(router.acompletion(model="pair", messages=ask(prompt)) for _ in range(30))
+    )
     seen = {served_by(r) for r in responses}
-    assert seen == {"pair-a", "pair-b"}, f"LiteLLM should balance between both mini deployments, saw {seen}"
+    assert seen == {"pair-a", "pair-b"}, (
+        f"LiteLLM should balance between both mini deployments, saw {seen}"
+    )
     with pytest.raises(Exception, match="RateLimit"):
-        await router.acompletion(model="pair", messages=ask(prompt), mock_response="litellm.RateLimitError",
-                                 specific_deployment=False)
+        await router.acompletion(
+            model="pair",
+            messages=ask(prompt),
+            mock_response="litellm.RateLimitError",
+            specific_deployment=False,
+        )
     cooled = set(_compat.active_cooldown_ids(router, ["pair-a", "pair-b"]))
     assert len(cooled) == 1
     for _ in range(5):
@@ -72,10 +84,14 @@ async def test_plugin_without_a_router_routes_by_model_string(litellm: Any, engi
     plugin = RouteIQRoutingPlugin(engine)
     router = litellm.Router(model_list=model_list(), num_retries=0, plugins=[plugin])
     metadata: dict[str, Any] = {}
-    response = await router.acompletion(model="chat", messages=ask(PROMPTS["proof"]), metadata=metadata)
+    response = await router.acompletion(
+        model="chat", messages=ask(PROMPTS["proof"]), metadata=metadata
+    )
     record = metadata["routing_plugin_signals"]["routeiq"]
     served = served_by(response)
-    assert record["model"] == next(d["litellm_params"]["model"] for d in model_list() if d["model_info"]["id"] == served)
+    assert record["model"] == next(
+        d["litellm_params"]["model"] for d in model_list() if d["model_info"]["id"] == served
+    )
 
 
 def test_binder_binds_once_and_rebinds_after_a_rebuild_or_strategy_change(litellm: Any) -> None:
@@ -124,9 +140,15 @@ async def test_bad_settings_file_leaves_litellm_routing_in_charge(
     plugin = RouteIQRoutingPlugin()
     router = litellm.Router(model_list=model_list(), num_retries=0, plugins=[plugin])
     metadata: dict[str, Any] = {}
-    response = await router.acompletion(model="chat", messages=ask(PROMPTS["proof"]), metadata=metadata)
+    response = await router.acompletion(
+        model="chat", messages=ask(PROMPTS["proof"]), metadata=metadata
+    )
     served_by(response)
     assert "routeiq" not in (metadata.get("routing_plugin_signals") or {})
     assert RouteIQProxyCallback(bind=True).ensure_bound(router) is False
-    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "routeiq" in r.getMessage()]
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == "ERROR" and "routeiq" in r.getMessage()
+    ]
     assert errors and all("strategy_parms" in e for e in errors)

@@ -49,7 +49,9 @@ def _free_port() -> int:
 def _litellm_cli() -> list[str]:
     exe = Path(sys.executable).with_name("litellm")
     if not exe.exists():
-        pytest.skip("the litellm CLI is not installed next to this Python (pip install 'routeiq[proxy]')")
+        pytest.skip(
+            "the litellm CLI is not installed next to this Python (pip install 'routeiq[proxy]')"
+        )
     return [str(exe)]
 
 
@@ -61,18 +63,37 @@ class Proxy:
         self.key = "sk-" + secrets.token_hex(32)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LITELLM_MASTER_KEY")}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LITELLM_MASTER_KEY")
+        }
         env.update(
             LITELLM_MASTER_KEY=self.key,
             LITELLM_LOCAL_MODEL_COST_MAP="True",
             ROUTEIQ_LITELLM_CONFIG=str(config),
             NO_PROXY="127.0.0.1,localhost",
         )
-        cmd = [*_litellm_cli(), "--config", str(config), "--host", "127.0.0.1", "--port", str(self.port),
-               "--num_workers", "2", "--timeout_worker_healthcheck", "120"]
+        cmd = [
+            *_litellm_cli(),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--num_workers",
+            "2",
+            "--timeout_worker_healthcheck",
+            "120",
+        ]
         self._log_fh = log.open("wb")
-        self.proc = subprocess.Popen(cmd, cwd=config.parent, env=env, stdout=self._log_fh,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=config.parent,
+            env=env,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self) -> float:
         import httpx
@@ -144,7 +165,9 @@ def _expected(config: Path) -> Any:
     from routeiq_litellm.settings import load_settings
 
     engine = RoutingEngine(load_settings(config))
-    deployments = [d for d in yaml.safe_load(config.read_text())["model_list"] if d["model_name"] == "smart"]
+    deployments = [
+        d for d in yaml.safe_load(config.read_text())["model_list"] if d["model_name"] == "smart"
+    ]
     router = engine.router_for(deployments)
 
     def decide(prompt: str, profile: str | None = None) -> str:
@@ -153,11 +176,14 @@ def _expected(config: Path) -> Any:
     return decide
 
 
-async def _send(proxy: Proxy, prompts: list[str], headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+async def _send(
+    proxy: Proxy, prompts: list[str], headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     import httpx
 
     limits = httpx.Limits(max_connections=len(prompts), max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=proxy.base_url, timeout=120, limits=limits) as client:
+
         async def one(prompt: str) -> dict[str, Any]:
             r = await client.post(
                 "/v1/chat/completions",
@@ -165,8 +191,15 @@ async def _send(proxy: Proxy, prompts: list[str], headers: dict[str, str] | None
                 json={"model": "smart", "messages": [{"role": "user", "content": prompt}]},
             )
             assert r.status_code == 200, r.text
-            return {"prompt": prompt, "content": r.json()["choices"][0]["message"]["content"],
-                    **{k: v for k, v in r.headers.items() if k.startswith(("x-routeiq-", "x-litellm-model-id"))}}
+            return {
+                "prompt": prompt,
+                "content": r.json()["choices"][0]["message"]["content"],
+                **{
+                    k: v
+                    for k, v in r.headers.items()
+                    if k.startswith(("x-routeiq-", "x-litellm-model-id"))
+                },
+            }
 
         return list(await asyncio.gather(*(one(p) for p in prompts)))
 
@@ -192,22 +225,30 @@ def _run_route(proxy_factory: Any, route: str) -> None:
         assert r["x-litellm-model-id"] == decide(r["prompt"], "premium")
     workers = collections.Counter(r["x-routeiq-worker-pid"] for r in results)
     shares = collections.Counter(r["x-litellm-model-id"] for r in results)
-    print(f"[{route}] {len(results)} concurrent requests (+{len(premium)} with x-routeiq-profile: premium), "
-          f"all served by RouteIQ's choice")
+    print(
+        f"[{route}] {len(results)} concurrent requests (+{len(premium)} with x-routeiq-profile: premium), "
+        f"all served by RouteIQ's choice"
+    )
     print(f"[{route}] workers (pid: requests): {dict(workers)}")
-    print(f"[{route}] routed share per deployment: "
-          + ", ".join(f"{k} {v / len(results):.0%}" for k, v in sorted(shares.items())))
+    print(
+        f"[{route}] routed share per deployment: "
+        + ", ".join(f"{k} {v / len(results):.0%}" for k, v in sorted(shares.items()))
+    )
     assert len(workers) == 2, f"both workers should serve, saw {dict(workers)}"
     assert len(shares) >= 2, "the prompts should not all go to one deployment"
 
 
-def test_proxy_plugin_route_two_workers(proxy_factory: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_proxy_plugin_route_two_workers(
+    proxy_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """router_settings.plugins: 48 concurrent requests, each served by RouteIQ's choice, on both workers."""
     with capsys.disabled():
         _run_route(proxy_factory, "plugin")
 
 
-def test_proxy_binder_route_two_workers(proxy_factory: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_proxy_binder_route_two_workers(
+    proxy_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """litellm_settings.callbacks binder: the strategy is bound in each worker and picks every deployment."""
     with capsys.disabled():
         _run_route(proxy_factory, "binder")

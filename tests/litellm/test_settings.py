@@ -15,7 +15,11 @@ def test_defaults_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ROUTEIQ_LITELLM_CONFIG: the zero-config defaults."""
     monkeypatch.delenv("ROUTEIQ_LITELLM_CONFIG", raising=False)
     settings = load_settings()
-    assert (settings.strategy, settings.profile, settings.profile_header) == ("centroid", "auto", "x-routeiq-profile")
+    assert (settings.strategy, settings.profile, settings.profile_header) == (
+        "centroid",
+        "auto",
+        "x-routeiq-profile",
+    )
 
 
 def test_routeiq_section_of_a_proxy_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,8 +35,11 @@ def test_json_file_and_mapping(tmp_path: Path) -> None:
     """A JSON file and a plain mapping give the same settings."""
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"profile": "premium", "threads": 2}))
-    assert load_settings(path) == load_settings({"profile": "premium", "threads": 2}) == AdapterSettings(
-        profile="premium", threads=2)
+    assert (
+        load_settings(path)
+        == load_settings({"profile": "premium", "threads": 2})
+        == AdapterSettings(profile="premium", threads=2)
+    )
 
 
 @pytest.mark.parametrize(

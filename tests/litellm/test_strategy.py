@@ -52,7 +52,9 @@ def test_sync_completion_is_served_by_the_decided_deployment(make_router: Any, e
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_async_completion_is_served_by_the_decided_deployment(make_router: Any, engine: Any) -> None:
+async def test_async_completion_is_served_by_the_decided_deployment(
+    make_router: Any, engine: Any
+) -> None:
     """router.acompletion() goes to the deployment RouteIQ decides, concurrently too."""
     router = make_router()
     names = list(PROMPTS)
@@ -69,7 +71,9 @@ def test_the_deployment_dict_comes_from_the_routers_own_model_list(make_router: 
     """The strategy returns the router's own model_list entry, not a copy or a made-up dict."""
     router = make_router()
     strategy = _bound_strategy(router)
-    picked = strategy.get_available_deployment("chat", messages=ask(PROMPTS["code"]), request_kwargs={"metadata": {}})
+    picked = strategy.get_available_deployment(
+        "chat", messages=ask(PROMPTS["code"]), request_kwargs={"metadata": {}}
+    )
     assert any(picked is d for d in _compat.group_deployments(router, "chat"))
 
 
@@ -83,7 +87,9 @@ def _bound_strategy(router: Any) -> Any:
 def _cool_down(router: Any, dep_id: str, prompt: str) -> None:
     """Make LiteLLM itself put ``dep_id`` into cooldown: one real (mocked) 429 from it."""
     with pytest.raises(Exception, match="RateLimit"):
-        router.completion(model="chat", messages=ask(prompt), metadata={}, mock_response="litellm.RateLimitError")
+        router.completion(
+            model="chat", messages=ask(prompt), metadata={}, mock_response="litellm.RateLimitError"
+        )
     assert dep_id in _compat.active_cooldown_ids(router, [dep_id])
 
 
@@ -103,30 +109,48 @@ def test_cooling_down_deployments_are_excluded(make_router: Any, engine: Any) ->
 
 def test_all_deployments_cooling_down_is_a_clear_error(make_router: Any, engine: Any) -> None:
     """With every deployment of the group cooling down, the pick says so (and LiteLLM may fall back)."""
-    router = make_router([deployment("solo", "solo-a", "openai/gpt-4o-mini"),
-                          deployment("solo", "solo-b", "openai/gpt-4o")], cooldown_time=60)
+    router = make_router(
+        [
+            deployment("solo", "solo-a", "openai/gpt-4o-mini"),
+            deployment("solo", "solo-b", "openai/gpt-4o"),
+        ],
+        cooldown_time=60,
+    )
     strategy = _bound_strategy(router)
     for dep_id in ("solo-a", "solo-b"):
         with pytest.raises(Exception, match="RateLimit"):
-            router.completion(model="solo", messages=ask("x"), metadata={}, mock_response="litellm.RateLimitError")
+            router.completion(
+                model="solo", messages=ask("x"), metadata={}, mock_response="litellm.RateLimitError"
+            )
     assert set(_compat.active_cooldown_ids(router, ["solo-a", "solo-b"])) == {"solo-a", "solo-b"}
-    with pytest.raises(NoHealthyDeploymentError, match="no healthy deployment in model group 'solo'"):
-        strategy.get_available_deployment("solo", messages=ask("hello"), request_kwargs={"metadata": {}})
+    with pytest.raises(
+        NoHealthyDeploymentError, match="no healthy deployment in model group 'solo'"
+    ):
+        strategy.get_available_deployment(
+            "solo", messages=ask("hello"), request_kwargs={"metadata": {}}
+        )
 
 
-def test_failed_deployment_is_not_retried_on_the_next_attempt(make_router: Any, engine: Any) -> None:
+def test_failed_deployment_is_not_retried_on_the_next_attempt(
+    make_router: Any, engine: Any
+) -> None:
     """The retry after a failure goes to another deployment (LiteLLM's previous_models)."""
     prompt = PROMPTS["code"]
     probe = make_router()
     favourite = expected(engine, probe, "chat", prompt)
-    router = make_router(model_list(**{favourite: "litellm.InternalServerError"}), num_retries=2, retry_after=0)
+    router = make_router(
+        model_list(**{favourite: "litellm.InternalServerError"}), num_retries=2, retry_after=0
+    )
     metadata: dict[str, Any] = {}
     response = router.completion(model="chat", messages=ask(prompt), metadata=metadata)
     winner = served_by(response)
     assert winner != favourite
     record = metadata["routeiq"]
     assert record["attempt"] == 2 and record["deployment"] == winner
-    assert record["excluded"][favourite] in ("already failed for this request",) or "cooling" in record["excluded"][favourite]
+    assert (
+        record["excluded"][favourite] in ("already failed for this request",)
+        or "cooling" in record["excluded"][favourite]
+    )
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -149,7 +173,9 @@ async def test_fallback_group_is_routed_by_routeiq(make_router: Any, engine: Any
 def test_unknown_model_group_is_a_clear_error(make_router: Any) -> None:
     """A model name the router does not serve raises UnknownModelGroupError naming the known groups."""
     router = make_router()
-    with pytest.raises(UnknownModelGroupError, match=r"unknown model group 'nope'.*\['backup', 'chat'\]"):
+    with pytest.raises(
+        UnknownModelGroupError, match=r"unknown model group 'nope'.*\['backup', 'chat'\]"
+    ):
         router.completion(model="nope", messages=ask("hello"))
 
 
@@ -186,7 +212,9 @@ class _BrokenEmbedder:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_internal_failure_still_serves_the_request(litellm: Any, caplog: pytest.LogCaptureFixture) -> None:
+async def test_internal_failure_still_serves_the_request(
+    litellm: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     """An exception inside RouteIQ falls back to a healthy deployment, logs a warning, and says so."""
     import routeiq_litellm
     from routeiq_core._router import Router
@@ -204,7 +232,9 @@ async def test_internal_failure_still_serves_the_request(litellm: Any, caplog: p
         assert metadata["routeiq"]["fallback"] is True
         assert "embedding backend crashed" in metadata["routeiq"]["reason"]
     assert any("decision failed for model group 'chat'" in r.getMessage() for r in caplog.records)
-    assert not any("square root" in r.getMessage() for r in caplog.records), "prompt text must not be logged"
+    assert not any("square root" in r.getMessage() for r in caplog.records), (
+        "prompt text must not be logged"
+    )
 
 
 def test_profiles_from_metadata_header_team_and_key(litellm: Any, engine: Any) -> None:
@@ -212,7 +242,9 @@ def test_profiles_from_metadata_header_team_and_key(litellm: Any, engine: Any) -
     import routeiq_litellm
 
     router = litellm.Router(model_list=model_list(), num_retries=0)
-    routeiq_litellm.install(router, team_profiles={"team-a": "premium"}, key_profiles={"key-eco": "eco"})
+    routeiq_litellm.install(
+        router, team_profiles={"team-a": "premium"}, key_profiles={"key-eco": "eco"}
+    )
     prompt = PROMPTS["code"]
     cases = {
         "auto": {},
@@ -230,7 +262,9 @@ def test_profiles_from_metadata_header_team_and_key(litellm: Any, engine: Any) -
     key = {"user_api_key_alias": "key-eco", "user_api_key_team_id": "team-a"}
     router.completion(model="chat", messages=ask(prompt), metadata=key)
     assert key["routeiq"]["profile"] == "eco"  # a key's profile is more specific than its team's
-    assert stamped["premium"]["deployment"] == expected(engine, router, "chat", prompt, profile="premium")
+    assert stamped["premium"]["deployment"] == expected(
+        engine, router, "chat", prompt, profile="premium"
+    )
     assert stamped["eco"]["deployment"] == expected(engine, router, "chat", prompt, profile="eco")
     assert stamped["premium"]["deployment"] != stamped["eco"]["deployment"]
 
@@ -247,7 +281,9 @@ def test_unknown_profile_in_a_header_is_served_with_the_default(make_router: Any
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_decision_reaches_logging_callbacks_and_spend_metadata(litellm: Any, make_router: Any) -> None:
+async def test_decision_reaches_logging_callbacks_and_spend_metadata(
+    litellm: Any, make_router: Any
+) -> None:
     """LiteLLM callbacks see the stamped decision; spend-log metadata carries its summary."""
     from litellm.integrations.custom_logger import CustomLogger
 
@@ -256,7 +292,9 @@ async def test_decision_reaches_logging_callbacks_and_spend_metadata(litellm: An
             super().__init__()
             self.events: list[dict[str, Any]] = []
 
-        async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        async def async_log_success_event(
+            self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+        ) -> None:
             self.events.append(kwargs)
 
     capture = Capture()
@@ -274,7 +312,9 @@ async def test_decision_reaches_logging_callbacks_and_spend_metadata(litellm: An
     payload = kwargs.get("standard_logging_object") or {}
     spend = (payload.get("metadata") or {}).get("spend_logs_metadata") or {}
     assert spend.get("routeiq_deployment") == winner
-    assert spend.get("routeiq_category") == kwargs["litellm_params"]["metadata"]["routeiq"]["category"]
+    assert (
+        spend.get("routeiq_category") == kwargs["litellm_params"]["metadata"]["routeiq"]["category"]
+    )
 
 
 class _SlowEmbedder:
@@ -322,7 +362,9 @@ async def test_async_pick_runs_the_model_off_the_event_loop(litellm: Any, engine
     assert ticks >= 5, f"the loop ticked only {ticks} times during a {elapsed:.2f}s pick"
 
 
-def test_install_uses_the_public_binding_api(litellm: Any, engine: Any, recwarn: pytest.WarningsRecorder) -> None:
+def test_install_uses_the_public_binding_api(
+    litellm: Any, engine: Any, recwarn: pytest.WarningsRecorder
+) -> None:
     """install() binds with register_plugin when it exists, set_custom_routing_strategy before, warning-free."""
     import routeiq_litellm
 
