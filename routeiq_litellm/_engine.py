@@ -4,10 +4,11 @@ For one pick: the group's deployments -> drop blocked, cooling-down and unhealth
 avoid deployments that already failed this request -> RouteIQ decides among the rest ->
 the chosen deployment dict, with the decision stamped into the request metadata.
 
-An internal failure (a strategy bug, a bad candidate hint, an unknown profile name in a
-header) never fails the user's request: a healthy deployment of the group serves it and a
-warning is logged. Only two errors reach the caller, both on purpose: an unknown model
-group, and a group with no healthy deployment left (LiteLLM then runs its fallbacks).
+An internal failure (a strategy bug, a broken model file, a bad candidate hint) never fails
+the user's request: a healthy deployment of the group serves it and a warning is logged. An
+unknown profile name in a header or metadata is dropped with a warning in the decision. Only
+two errors reach the caller, both on purpose: an unknown model group, and a group with no
+healthy deployment left (LiteLLM then runs its fallbacks).
 """
 
 from __future__ import annotations
