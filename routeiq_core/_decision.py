@@ -7,7 +7,7 @@ for the same input and configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -184,7 +184,7 @@ class Decision:
             "excluded": dict(self.excluded),
             "fallback": self.fallback,
             "warnings": list(self.warnings),
-            "details": self.details,
+            "details": _jsonable(self.details),
         }
         if timings:
             out["timings_ms"] = {k: round(v, 3) for k, v in self.timings_ms.items()}
@@ -192,3 +192,16 @@ class Decision:
 
 
 COMPLEXITY_LABELS = {1: "trivial", 2: "simple", 3: "moderate", 4: "complex", 5: "expert"}
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types for a strategy's free-form details (numpy scalars and arrays included)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _jsonable(value.tolist())
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

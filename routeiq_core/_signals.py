@@ -92,7 +92,7 @@ def _agentic(request: Request) -> tuple[float, list[Signal]]:
     prompt_hits = len(_AGENT_WORDS.findall(request.prompt[:4000]))
     if prompt_hits >= 2:
         parts.append(Signal("agentic.agent_words", min(1.0, prompt_hits / 4), 0.15, f"{prompt_hits} agent keyword(s)"))
-    return min(1.0, sum(p.value * p.weight for p in parts)), parts
+    return min(1.0, float(sum(p.value * p.weight for p in parts))), parts
 
 
 def _reasoning(text: str) -> tuple[float, list[Signal]]:
@@ -104,7 +104,7 @@ def _reasoning(text: str) -> tuple[float, list[Signal]]:
         parts.append(Signal("reasoning.strong_markers", min(1.0, strong / 2), 0.7, f"{strong} proof/derivation marker(s)"))
     if weak:
         parts.append(Signal("reasoning.weak_markers", min(1.0, weak / 3), 0.3, f"{weak} analysis marker(s)"))
-    return min(1.0, sum(p.value * p.weight for p in parts)), parts
+    return min(1.0, float(sum(p.value * p.weight for p in parts))), parts
 
 
 def analyse(request: Request) -> TextSignals:
@@ -135,7 +135,7 @@ def complexity_score(text: TextSignals, difficulty: float) -> tuple[float, list[
         Signal("complexity.agentic", text.agentic, W_AGENTIC, "agentic structure"),
         Signal("complexity.difficulty", difficulty, W_DIFFICULTY, "embedding closer to hard than easy anchors"),
     ]
-    return min(1.0, sum(p.value * p.weight for p in parts)), parts
+    return min(1.0, float(sum(p.value * p.weight for p in parts))), parts
 
 
 #: Upper bounds of levels 1..4 on the complexity score.
