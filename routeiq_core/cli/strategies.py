@@ -17,13 +17,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="name, distribution, version, needs-training, extras of every strategy",
         description="List every registered strategy (built-ins and plugins).",
     )
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fmt = listing.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fmt.add_argument("--markdown", action="store_true", help="print a Markdown table (for docs)")
     listing.set_defaults(func=_list)
     show = actions.add_parser("show", help="one strategy's description and hyper-parameters")
     show.add_argument("name", help="a registered strategy name")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=_show)
-    parser.set_defaults(func=_list, json=False)
+    parser.set_defaults(func=_list, json=False, markdown=False)
 
 
 def _yes(flag: bool) -> str:
@@ -35,6 +37,9 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(infos, indent=2))
         return 0
+    if args.markdown:
+        print(markdown_table(infos))
+        return 0
     rows = [
         (d["name"], d["distribution"], d["version"], _yes(d["needs_training"]), _yes(d["calls_llm"]),
          ",".join(d["extras"]) or "-", _shorten(d["summary"], 60))
@@ -42,6 +47,18 @@ def _list(args: argparse.Namespace) -> int:
     ]
     print(format_table(("NAME", "DISTRIBUTION", "VERSION", "TRAINING", "LLM", "EXTRAS", "DESCRIPTION"), rows))
     return 0
+
+
+def markdown_table(infos: list[dict[str, Any]]) -> str:
+    """The strategies as a Markdown table (name, distribution, training, LLM, extras, description)."""
+    lines = ["| Name | Distribution | Needs training | Calls an LLM | Extras | Description |",
+             "|---|---|---|---|---|---|"]
+    for d in infos:
+        extras = ", ".join(f"`{e}`" for e in d["extras"]) or "-"
+        summary = d["summary"].replace("|", "\\|")
+        lines.append(f"| `{d['name']}` | {d['distribution']} | {_yes(d['needs_training'])} | "
+                     f"{_yes(d['calls_llm'])} | {extras} | {summary} |")
+    return "\n".join(lines)
 
 
 def _params(cls: type) -> list[dict[str, Any]]:
