@@ -96,11 +96,14 @@ class StubProvider:
                         "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
                     }
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out on a stalled model and hung up, as intended
 
             def _stream(self, model: str) -> None:
                 self.send_response(200)
