@@ -5,7 +5,10 @@ Every registered strategy that does not call an LLM is trained on N prompts with
 (``strategy.predict(query, candidates)``, what the Router calls per request); the
 embedding itself is excluded. Each query is timed three times and its minimum kept,
 so that pre-emption on a shared machine does not masquerade as strategy cost (the
-raw p99 is in the JSON rows on stderr). The training prompts are the LLMRouter training set
+raw p99 is in the JSON rows on stderr). BLAS runs single-threaded unless
+``--blas-threads`` says otherwise: a request is one small matrix-vector product, and
+on a busy 2-core host two BLAS threads made kNN's 5k-prompt scan ~30x slower
+(0.36 ms -> 12 ms p50), so a routing service should pin BLAS to one thread. The training prompts are the LLMRouter training set
 (5,608 real prompts x 9 models, embeddings from the disk cache) resampled to N with a
 little Gaussian jitter on the embeddings, or with ``--synthetic`` the conformance kit's
 toy generator. Prints fit time and p50/p99 predict time per strategy and size; the
@@ -26,10 +29,25 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
-from routeiq_core import Candidate, RoutingDataset, default_registry
-from routeiq_core.testing import make_toy_dataset, toy_queries
+def _blas_threads(argv: list[str]) -> str:
+    """``--blas-threads N`` must take effect before numpy loads OpenBLAS."""
+    for i, arg in enumerate(argv):
+        if arg == "--blas-threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--blas-threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+BLAS_THREADS = _blas_threads(sys.argv[1:])
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = BLAS_THREADS
+
+import numpy as np  # noqa: E402
+
+from routeiq_core import Candidate, RoutingDataset, default_registry  # noqa: E402
+from routeiq_core.testing import make_toy_dataset, toy_queries  # noqa: E402
 
 TARGET_MS = 2.0
 REPEATS = 3
@@ -117,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", action="store_true", help="toy-generator data instead of resampled LLMRouter")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    parser.add_argument("--blas-threads", default="1",
+                        help="BLAS threads (default 1: one request is one small matrix-vector product; on a "
+                        "busy 2-core host, 2 threads made knn's 5k scan 30x slower)")
     args = parser.parse_args(argv)
 
     registry = default_registry()
@@ -126,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     base = None if args.synthetic else llmrouter_base()
     source = "synthetic (toy generator)" if base is None else f"LLMRouter train ({len(base)} prompts), resampled"
     print(f"# strategy predict() latency, {DIM}-d embeddings, {args.queries} single queries x {REPEATS} "
-          f"(per-query minimum), data: {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+          f"(per-query minimum), data: {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+          f"{BLAS_THREADS} BLAS thread(s)",
           flush=True)
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
