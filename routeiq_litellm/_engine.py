@@ -41,6 +41,7 @@ MAX_CACHED_GROUPS = 256
 _METADATA_STR_KEYS = (
     "user_api_key_user_id",
     "user_api_key_team_id",
+    "user_api_key_team_alias",
     "user_api_key_alias",
     "user",
     "team",
