@@ -63,14 +63,14 @@ SETS = (
 
 
 def default_strategies() -> list[str]:
-    """Every registered strategy that needs no LLM at routing time."""
+    """Every strategy shipped with RouteIQ that needs no LLM at routing time (plugins left out)."""
     from routeiq_core._registry import default_registry
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         registry = default_registry()
-        names = registry.names()
-        return [n for n in names if not getattr(registry.get(n).tags, "calls_llm", False)]
+        return [info.name for info in registry.infos()
+                if info.distribution == "routeiq" and not getattr(info.cls.tags, "calls_llm", False)]
 
 
 def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[str], seed: int, progress: bool,
@@ -211,7 +211,8 @@ def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, tot
         f"(seed {seed}, profile `auto`, {platform.machine()} CPU, {os.cpu_count()} cores, "
         f"{_dt.date.today().isoformat()}, {total / 60:.0f} min in all). Do not edit by hand; rerun the script.",
         "",
-        f"Strategies: {', '.join(strategies)} (every registered strategy that needs no LLM at routing time). "
+        f"Strategies: {', '.join(strategies)} (every strategy shipped with RouteIQ that needs no LLM at "
+        "routing time). "
         "`*` = not trained (zero-config or fixed baseline). Quality and cost are test means at the `auto` "
         "profile's cost weight; the other columns use the whole curve obtained by sweeping the cost weight. "
         "See [Evaluating on your data](index.md) for the definitions.",
