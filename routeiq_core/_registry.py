@@ -377,7 +377,7 @@ class StrategyRegistry:
         if third_party and "." not in final:
             raise ConfigError(
                 f"strategy name {final!r} from distribution {origin.distribution} is not namespaced; "
-                f"third-party strategies use 'namespace.name' (e.g. '{_canonical(origin.distribution).split('-')[-1]}.{final}') "
+                f"third-party strategies use 'namespace.name' (e.g. '{_suggest_namespace(origin.distribution)}.{final}') "
                 "so they cannot collide with built-ins"
             )
         existing = self._strategies.get(final)
@@ -478,7 +478,8 @@ class StrategyRegistry:
         parts.append(f"Installed: {', '.join(sorted(known)) or 'none'}.")
         failed = [p for p in self._plugins if p.status == "failed"]
         if failed:
-            parts.append("Plugins that failed to load: " + "; ".join(f"{p.name} ({p.distribution}): {p.error}" for p in failed) + ".")
+            listed = "; ".join(f"{p.name} ({p.distribution}): {p.error}" for p in failed)
+            parts.append(f"Plugins that failed to load: {listed}.")
         disabled = [p.name for p in self._plugins if p.status == "disabled"]
         if disabled:
             parts.append(f"Not loaded because of {ENV_LOAD_PLUGINS}: {', '.join(disabled)}.")
@@ -518,10 +519,15 @@ def _validate_strategy_class(cls: object, name: str | None) -> str:
     params = getattr(cls, "Params", None)
     if not (isinstance(params, type) and issubclass(params, StrategyParams)):
         raise ConfigError(f"{label}: Params must be a StrategyParams subclass")
-    missing = [m for m in ("fit", "predict", "predict_batch", "save", "load", "is_fitted") if not callable(getattr(cls, m, None))]
+    required = ("fit", "predict", "predict_batch", "save", "load", "is_fitted")
+    missing = [m for m in required if not callable(getattr(cls, m, None))]
     if missing:
         raise ConfigError(f"{label}: missing methods {missing}; subclass routeiq_core.BaseStrategy")
     return final
+
+
+def _suggest_namespace(distribution: str) -> str:
+    return _canonical(distribution).split("-")[-1]
 
 
 def _import_target(target: str) -> Any:

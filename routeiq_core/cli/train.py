@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="train on a seeded random sample of this many prompts")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
     parser.add_argument("--embedder", default="default", help="registered embedder name (default: the shipped model)")
-    parser.add_argument("--cache-dir", type=Path, help="embedding cache (default $ROUTEIQ_CACHE_DIR or ~/.cache/routeiq)")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="embedding cache (default $ROUTEIQ_CACHE_DIR or ~/.cache/routeiq)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=_run)

@@ -373,16 +373,17 @@ def check_dim_mismatch_raises(strategy: Any) -> None:
     """A query embedding of another dimension than the training data raises DatasetError."""
     problem = _problem()
     s = _fitted(strategy, problem)
-    wrong = np.zeros(problem.train.embeddings.shape[1] + 5, dtype=np.float32)  # type: ignore[union-attr]
+    wrong = np.zeros(problem.train.require_embeddings().shape[1] + 5, dtype=np.float32)
     wrong[0] = 1.0
     q = dataclasses.replace(problem.queries[0], embedding=wrong)
     try:
         s.predict(q, problem.candidates)
     except DatasetError:
         return
+    trained = problem.train.require_embeddings().shape[1]
     raise AssertionError(
-        f"{_name(strategy)}: a {wrong.shape[0]}-d query on a {problem.train.embeddings.shape[1]}-d model "  # type: ignore[union-attr]
-        "did not raise DatasetError (set embedding_dim_ in _fit; BaseStrategy checks it)"
+        f"{_name(strategy)}: a {wrong.shape[0]}-d query on a {trained}-d model did not raise "
+        "DatasetError (set embedding_dim_ in _fit; BaseStrategy checks it)"
     )
 
 
@@ -466,7 +467,9 @@ def check_async_predict(strategy: Any) -> None:
     if _tags(s).deterministic:
         names = [c.name for c in problem.candidates]
         one = s.predict(q, problem.candidates)
-        assert _same(one, est, names), f"{_name(strategy)}: apredict {_describe(est, names)} != predict {_describe(one, names)}"
+        assert _same(one, est, names), (
+            f"{_name(strategy)}: apredict {_describe(est, names)} != predict {_describe(one, names)}"
+        )
 
 
 # --------------------------------------------------------------------------- selection and runners
@@ -570,7 +573,10 @@ def parametrize_with_checks(
     params = []
     for item in strategies:
         for strategy in conformance_instances(item) if isinstance(item, type) else [item]:
-            expected = expected_failed_checks(strategy) if callable(expected_failed_checks) else (expected_failed_checks or {})
+            if callable(expected_failed_checks):
+                expected = expected_failed_checks(strategy)
+            else:
+                expected = expected_failed_checks or {}
             for s, check in strategy_checks(strategy):
                 marks = []
                 if check.__name__ in expected:

@@ -41,7 +41,8 @@ def canon(name):
 out = {"target": target, "errors": [], "strategies": [], "embedders": [], "collisions": [], "warnings": []}
 before = set(sys.modules)
 probe = StrategyRegistry(load_entry_points=False, core=False)
-eps = [ep for ep in entry_points(group="routeiq") if ep.dist is not None and canon(ep.dist.metadata["Name"]) == canon(target)]
+eps = [ep for ep in entry_points(group="routeiq")
+       if ep.dist is not None and canon(ep.dist.metadata["Name"]) == canon(target)]
 start = time.perf_counter()
 try:
     if eps:
@@ -101,7 +102,9 @@ def check_plugin(
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ROUTEIQ-PROBE ")]
     if proc.returncode != 0 or not lines:
-        raise AssertionError(f"check_plugin({name!r}): the probe process failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"check_plugin({name!r}): the probe process failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
     out = json.loads(lines[-1][len("ROUTEIQ-PROBE "):])
     problems = list(out["errors"])
     if not out["errors"] and not out["strategies"]:
