@@ -8,7 +8,6 @@ without it the defaults apply.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from routeiq_core.errors import ConfigError, MissingDependencyError
+from routeiq_core._files import read_structured_file
+from routeiq_core.errors import ConfigError
 
 __all__ = ["ENV_CONFIG", "AdapterSettings", "load_settings"]
 
@@ -56,28 +56,6 @@ class AdapterSettings(BaseModel):
     )
 
 
-def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the RouteIQ settings file {path}: {exc}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise MissingDependencyError(
-                f"reading {path.name} needs PyYAML: pip install 'routeiq[yaml]'"
-            ) from None
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
-
-
 def load_settings(
     source: AdapterSettings | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> AdapterSettings:
@@ -92,7 +70,7 @@ def load_settings(
         source = env
     if isinstance(source, (str, os.PathLike)):
         where = str(source)
-        data = _read(Path(source))
+        data = read_structured_file(Path(source), "RouteIQ settings file", ConfigError)
         if isinstance(data, Mapping) and "routeiq" in data:
             data = data["routeiq"]
         source = data if data is not None else {}

@@ -61,5 +61,5 @@ def test_invalid_settings_say_what_is_wrong(tmp_path: Path, content: str, match:
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     """A path that does not exist is reported with the path."""
-    with pytest.raises(ConfigError, match="cannot read the RouteIQ settings file .*nope.yaml"):
+    with pytest.raises(ConfigError, match="RouteIQ settings file not found: .*nope.yaml"):
         load_settings(tmp_path / "nope.yaml")
