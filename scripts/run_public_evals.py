@@ -153,32 +153,101 @@ def _trained(r: Any) -> list[Any]:
     return [s for s in r.strategies if not s.error and s.trained]
 
 
+MATCH_TARGET_PCT = 60.0
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
 def targets_section(runs: list[dict[str, Any]]) -> list[str]:
     lines = ["## Targets", "",
-             "| data set | best trained strategy (by hull lift) | hull lift | cost to match best single | "
-             "centroid vs chord | APGR > 0.5 (knn / mlp / mf) |",
+             "| data set | best trained strategy (by hull lift) | hull lift > 0 | cost to match best single < 60% | "
+             "centroid on/above chord | APGR > 0.5 (knn / mlp / mf) |",
              "|---|---|---|---|---|---|"]
+    misses: list[str] = []
     for run in runs:
         r = run["result"]
+        key = run["spec"].key
         trained = _trained(r)
         best = max(trained, key=lambda s: s.hull_lift, default=None)
+        lift = f"{_mark(bool(best and best.hull_lift > 0))} {best.hull_lift:+.4f}" if best else "—"
         reach = [s for s in trained if s.cost_to_match_best_pct is not None]
         cheapest = min(reach, key=lambda s: s.cost_to_match_best_pct, default=None)
-        match = (f"{cheapest.name}: {cheapest.cost_to_match_best_pct:.0f}%" if cheapest else "not reached")
+        ok_match = bool(cheapest and cheapest.cost_to_match_best_pct < MATCH_TARGET_PCT)
+        match = (f"{_mark(ok_match)} {cheapest.name}: {cheapest.cost_to_match_best_pct:.0f}%" if cheapest
+                 else "✗ not reached")
+        if not ok_match:
+            misses.append(_why_no_match(key, r, cheapest))
         centroid = next((s for s in r.strategies if s.name == "centroid" and not s.error), None)
-        chord = f"{centroid.chord_gap:+.4f}" if centroid else "—"
+        chord = "—"
+        if centroid:
+            ok_chord = centroid.chord_gap >= -1e-9
+            chord = f"{_mark(ok_chord)} {centroid.chord_gap:+.4f}"
+            if not ok_chord:
+                misses.append(_why_below_chord(key, r, centroid))
         apgr = "—"
         if r.strong_model is not None:
             parts = []
             for name in APGR_STRATEGIES:
                 s = next((x for x in r.strategies if x.name == name and not x.error and x.routellm), None)
-                parts.append(f"{s.routellm.apgr:.3f}" if s else "n/a")
+                parts.append(f"{_mark(s.routellm.apgr > 0.5)} {s.routellm.apgr:.3f}" if s else "n/a")
+                if s and s.routellm.apgr <= 0.5:
+                    misses.append(f"- **{key}, APGR of {name}**: {s.routellm.apgr:.3f}, not above random routing "
+                                  f"({r.routellm_baselines['random'].apgr:.3f} on this split): its predicted gain of "
+                                  f"the strong model does not rank the prompts where only the strong model is right.")
             apgr = " / ".join(parts)
-        lines.append(f"| {run['spec'].key} | {best.name if best else '—'} | "
-                     f"{f'{best.hull_lift:+.4f}' if best else '—'} | {match} | {chord} | {apgr} |")
-    lines += ["", "*Cost to match best single* is the lowest cost at which any trained strategy's curve reaches "
-              "the best single model's test quality, as % of that model's cost (target: under 60%)."]
+        lines.append(f"| {key} | {best.name if best else '—'} | {lift} | {match} | {chord} | {apgr} |")
+    lines += ["", "*Cost to match best single*: the lowest cost at which a trained strategy's curve reaches the best "
+              "single model's test quality, as % of that model's cost (the cheapest strategy shown)."]
+    if misses:
+        lines += ["", "### Where a target is missed, and why", "", *misses]
     return lines + [""]
+
+
+def _why_no_match(key: str, r: Any, cheapest: Any) -> str:
+    from routeiq_core.evaluation import quality_at_cost
+
+    best = r.best
+    budget = MATCH_TARGET_PCT / 100 * best.cost
+    singles = [b for b in r.baselines if b.kind == "model"]
+    under = [b for b in singles if b.cost <= budget]
+    oracle = r.baseline("oracle")
+    at_budget = [(quality_at_cost(s.curve_cost, s.curve_quality, budget), s.name) for s in _trained(r)]
+    at_budget = [(q, n) for q, n in at_budget if q is not None]
+    q_best, n_best = max(at_budget) if at_budget else (None, "—")
+    parts = [f"- **{key}, cost to match**: the best single model {best.name} scores {best.quality:.4f}."]
+    if under:
+        top = max(under, key=lambda b: b.quality)
+        parts.append(f"The best model costing at most {MATCH_TARGET_PCT:.0f}% of it is {top.name} "
+                     f"({top.quality:.4f}, {best.quality - top.quality:.4f} lower).")
+    else:
+        parts.append(f"No other model costs {MATCH_TARGET_PCT:.0f}% of it or less.")
+    parts.append(f"The oracle reaches {oracle.quality:.4f} at {100 * oracle.cost / best.cost:.0f}% of its cost, so the "
+                 "data leaves room, but the strategies cannot tell from the prompt which prompts the cheaper models "
+                 "get right:")
+    if q_best is not None:
+        parts.append(f"at {MATCH_TARGET_PCT:.0f}% of the cost the best curve ({n_best}) reaches {q_best:.4f},")
+    parts.append(f"and the cheapest strategy to match it ({cheapest.name}) needs {cheapest.cost_to_match_best_pct:.0f}%."
+                 if cheapest else "and no strategy reaches it at any cost.")
+    return " ".join(parts)
+
+
+def _why_below_chord(key: str, r: Any, centroid: Any) -> str:
+    top = max(centroid.distribution, key=centroid.distribution.get)
+    tiers = {c["name"]: c["tier"] for c in r.candidates}
+    same = sorted(n for n, t in tiers.items() if t == tiers.get(top))
+    quality = r.baseline(top).quality
+    by_tier: dict[int, list[str]] = {}
+    for name, tier in tiers.items():
+        by_tier.setdefault(tier, []).append(name)
+    tier_text = "; ".join(f"tier {t}: {len(v)}" for t, v in sorted(by_tier.items()))
+    return (f"- **{key}, zero-config centroid**: {centroid.chord_gap:+.4f} below the chord. It sent "
+            f"{100 * centroid.distribution[top]:.0f}% of prompts to {top} (quality {quality:.4f}), the cheapest "
+            f"candidate of the tier it judged adequate. Tiers come from price only ({tier_text} of "
+            f"{len(tiers)} models), and {len(same)} models share {top}'s tier; without training, prices alone "
+            f"cannot tell a weak model of a tier from a strong one (here the best model in that tier scores "
+            f"{max(r.baseline(n).quality for n in same):.4f}).")
 
 
 def routellm_section(runs: list[dict[str, Any]]) -> list[str]:

@@ -109,6 +109,7 @@ class EvaluationResult:
     strong_model: str | None = None
     weak_model: str | None = None
     routellm_baselines: dict[str, M.RouteLLMMetrics] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -133,7 +134,7 @@ class EvaluationResult:
             "oracle_curve": {"cost": self.oracle_curve[0], "quality": self.oracle_curve[1]},
             "strategies": [s.to_dict() for s in self.strategies],
             "routellm_baselines": {k: v.to_dict() for k, v in self.routellm_baselines.items()},
-            "tasks": self.tasks, "notes": self.notes, "timings": self.timings,
+            "candidates": self.candidates, "tasks": self.tasks, "notes": self.notes, "timings": self.timings,
         })
 
 
@@ -421,6 +422,8 @@ def evaluate(
         hull=(hull[0].tolist(), hull[1].tolist()), best_model=models[best_j], strategies=results,
         oracle_curve=oracle_curve, tasks=tasks, strong_model=strong, weak_model=weak,
         routellm_baselines=rl_baselines, notes=notes, timings=timings,
+        candidates=[{"name": c.name, "input_cost_per_mtok": c.input_cost_per_mtok,
+                     "output_cost_per_mtok": c.output_cost_per_mtok, "tier": c.tier} for c in candidates],
     )
 
 

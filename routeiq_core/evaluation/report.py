@@ -105,6 +105,13 @@ def markdown_report(result: EvaluationResult, plot_name: str | None = None) -> s
     for b in result.baselines:
         label = b.name + (" (best)" if b.name == result.best_model else "")
         out.append(f"| {label} | {b.quality:.4f} | {_cost(b.cost)} |")
+    if result.candidates:
+        out += ["", "## Candidates (as the router sees them)", "",
+                "Prices in USD per 1M tokens (input / output) from the data set's price table, or derived from "
+                "the mean per-prompt cost; tiers inferred from price.", "",
+                "| model | input | output | tier |", "|---|---|---|---|"]
+        out += [f"| {c['name']} | {c['input_cost_per_mtok']:.4g} | {c['output_cost_per_mtok']:.4g} | {c['tier']} |"
+                for c in result.candidates]
     out += ["", "## Routing distribution (share of test prompts per model)", ""]
     ok = [s for s in result.strategies if not s.error]
     if ok:
