@@ -17,8 +17,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from pydantic import Field
 
 from ._candidates import Candidate
@@ -36,27 +34,25 @@ AMBIGUOUS_MARGIN = 0.015
 
 @dataclass(frozen=True)
 class _CandidateTable:
-    """Per-candidate arrays, computed once per candidate set (decide() is on the hot path)."""
+    """Per-candidate values, computed once per candidate set (decide() is on the hot path)."""
 
     names: tuple[str, ...]
-    tiers: np.ndarray
-    priors: np.ndarray
-    has_prior: np.ndarray
-    reasoning: np.ndarray
-    code: np.ndarray
-    lacks_tools: np.ndarray
+    tiers: tuple[int, ...]
+    priors: tuple[float | None, ...]
+    reasoning: tuple[float, ...]
+    code: tuple[float, ...]
+    lacks_tools: tuple[float, ...]
 
 
 def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
     return _CandidateTable(
         names=tuple(c.name for c in candidates),
-        tiers=np.array([c.tier for c in candidates], dtype=np.int64),
-        priors=np.array([c.quality if c.quality is not None else 0.0 for c in candidates]),
-        has_prior=np.array([c.quality is not None for c in candidates]),
-        reasoning=np.array([c.has("reasoning") for c in candidates], dtype=np.float64),
-        code=np.array([c.has("code") for c in candidates], dtype=np.float64),
+        tiers=tuple(c.tier for c in candidates),
+        priors=tuple(c.quality for c in candidates),
+        reasoning=tuple(float(c.has("reasoning")) for c in candidates),
+        code=tuple(float(c.has("code")) for c in candidates),
         # Only candidates that declare capabilities but not tools are known to lack them.
-        lacks_tools=np.array([bool(c.capabilities) and not c.has("tools") for c in candidates], dtype=np.float64),
+        lacks_tools=tuple(float(bool(c.capabilities) and not c.has("tools")) for c in candidates),
     )
 
 
@@ -119,18 +115,22 @@ class CentroidStrategy(BaseStrategy):
         agentic = query.features.get("agentic", 0.0) >= 0.35 or classification.category == "agentic"
         p = self.params
         table = self._table(candidates)
-        shortfall = np.maximum(0, required - table.tiers)
-        q = np.where(table.has_prior, ADEQUATE + 0.1 * (table.priors - 0.75),
-                     ADEQUATE + HEADROOM * np.maximum(0, table.tiers - required))
-        q -= p.shortfall_penalty * shortfall
+        # Plain Python over the candidates: tens of them, where numpy's call overhead dominates.
+        bonus = [0.0] * len(table.names)
         if reasoning:
-            q += p.reasoning_bonus * table.reasoning
+            bonus = [b + p.reasoning_bonus * r for b, r in zip(bonus, table.reasoning)]
         if classification.category == "code":
-            q += p.specialty_bonus * table.code
+            bonus = [b + p.specialty_bonus * c for b, c in zip(bonus, table.code)]
         if agentic:
-            q -= p.missing_tools_penalty * table.lacks_tools
-        values = np.clip(q, 0.0, 1.0).tolist()
-        quality = dict(zip(table.names, values))
+            bonus = [b - p.missing_tools_penalty * t for b, t in zip(bonus, table.lacks_tools)]
+        quality = {}
+        for name, tier, prior, extra in zip(table.names, table.tiers, table.priors, bonus):
+            if prior is not None:  # an explicit strength prior shifts the adequate level
+                q = ADEQUATE + 0.1 * (prior - 0.75)
+            else:  # a small preference for headroom above the required tier
+                q = ADEQUATE + HEADROOM * max(0, tier - required)
+            q += extra - p.shortfall_penalty * max(0, required - tier)
+            quality[name] = min(1.0, max(0.0, q))
         return Estimate(
             quality=quality,
             category=classification.category,

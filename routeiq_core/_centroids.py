@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class CentroidSet:
         self.hard = np.asarray(hard, dtype=np.float32)
         self.embedding_model = embedding_model
         self.manifest = dict(manifest or {})
+        self._stacked = np.vstack([self.matrix, self.easy[None, :], self.hard[None, :]]).astype(np.float32)
         self._info = {c.name: c for c in categories}
 
     @property
@@ -122,20 +124,21 @@ class CentroidSet:
                 f"embedding has shape {embedding.shape}, the centroids expect ({self.dim},); "
                 "rebuild the centroids for this embedding model with 'routeiq centroids build'"
             )
-        sims = self.matrix @ embedding
-        order = np.argsort(-sims, kind="stable")
-        top, second = int(order[0]), int(order[1])
-        logits = (sims - sims[top]) / TEMPERATURE
-        probs = np.exp(logits)
-        probs /= probs.sum()
-        gap = float(embedding @ self.hard - embedding @ self.easy)
-        difficulty = float(1.0 / (1.0 + np.exp(-DIFFICULTY_SLOPE * gap)))
+        # One product against the centroids and both anchors; the rest is plain Python on
+        # ten numbers (numpy's per-call overhead would dominate on arrays this small).
+        values = (self._stacked @ embedding).tolist()
+        sims, easy, hard = values[:-2], values[-2], values[-1]
+        top = max(range(len(sims)), key=sims.__getitem__)
+        second = max((i for i in range(len(sims)) if i != top), key=sims.__getitem__)
+        best = sims[top]
+        weights = [math.exp((s - best) / TEMPERATURE) for s in sims]
+        difficulty = 1.0 / (1.0 + math.exp(-DIFFICULTY_SLOPE * (hard - easy)))
         return Classification(
             category=self.names[top],
-            confidence=float(probs[top]),
+            confidence=weights[top] / sum(weights),
             runner_up=self.names[second],
-            margin=float(sims[top] - sims[second]),
-            similarities={n: float(s) for n, s in zip(self.names, sims)},
+            margin=best - sims[second],
+            similarities=dict(zip(self.names, sims)),
             difficulty=difficulty,
         )
 

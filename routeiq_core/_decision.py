@@ -21,8 +21,7 @@ __all__ = ["Alternative", "Decision", "Ranking", "Signal"]
 DECISION_SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+class Signal(NamedTuple):
     """One pre-classification signal: its value in [0, 1] and its weight in the decision."""
 
     name: str
@@ -31,7 +30,7 @@ class Signal:
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": round(self.value, 4), "weight": round(self.weight, 4),
+        return {"name": self.name, "value": round(float(self.value), 4), "weight": round(float(self.weight), 4),
                 "detail": self.detail}
 
 

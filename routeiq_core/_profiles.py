@@ -19,6 +19,7 @@ required capabilities, minimum tier) are applied before the rule.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -150,15 +151,26 @@ def rank_indices(
     cost: Sequence[float] | np.ndarray,
     cost_weight: float,
     names: Sequence[str] | None = None,
-) -> tuple[list[int], np.ndarray]:
-    """Candidate indices best first, and their utilities (deterministic tie-breaking)."""
-    q = np.asarray(quality, dtype=np.float64)
-    c = np.asarray(cost, dtype=np.float64)
-    u = utilities(q, c, cost_weight)
+) -> tuple[list[int], list[float]]:
+    """Candidate indices best first, and their utilities (deterministic tie-breaking).
+
+    Plain Python: a request ranks tens of candidates, where numpy's per-call overhead
+    costs more than the arithmetic. Same formula as :func:`utilities`.
+    """
+    q = [float(x) for x in quality]
+    c = [max(float(x), 0.0) for x in cost]
+    positive = [x for x in c if x > 0]
+    if positive:
+        c_min, c_max = min(positive), max(c)
+        denom = math.log1p(c_max / c_min)
+        rel = [math.log1p(x / c_min) / denom if denom > 0 else 0.0 for x in c]
+    else:
+        rel = [0.0] * len(c)
+    u = [qi - cost_weight * ri for qi, ri in zip(q, rel)]
     # Round so that float noise never flips a tie; then quality, cost, name.
-    name_rank = np.argsort(np.argsort(np.asarray(names if names is not None else [""] * len(q)), kind="stable"))
-    order = np.lexsort((name_rank, c, -np.round(q, 9), -np.round(u, 9)))
-    return order.tolist(), u
+    ranked = sorted(zip([-round(x, 9) for x in u], [-round(x, 9) for x in q], c,
+                        names if names is not None else [""] * len(q), range(len(q))))
+    return [item[4] for item in ranked], u
 
 
 def select_many(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np.ndarray:

@@ -60,6 +60,7 @@ class _Prepared:
     warnings: tuple[str, ...]
     output_tokens: int
     timings: dict[str, float]
+    complexity_parts: tuple[Signal, ...] = ()
 
 
 class Router:
@@ -226,11 +227,17 @@ class Router:
         return self._query(request, text, embedding)
 
     def _query(self, request: Request, text: TextSignals, embedding: np.ndarray | None = None) -> Query:
+        return self._query_and_parts(request, text, embedding)[0]
+
+    def _query_and_parts(
+        self, request: Request, text: TextSignals, embedding: np.ndarray | None = None
+    ) -> tuple[Query, list[Signal]]:
+        """The query, and the weighted parts of its complexity score (for the decision's signals)."""
         routed = request.prompt or request.system_text or "(no text)"
         if embedding is None:
             embedding = self.embedder.embed(routed)
         classification = self.centroids.classify(embedding)
-        score, _ = complexity_score(text, classification.difficulty)
+        score, parts = complexity_score(text, classification.difficulty)
         features = {
             "agentic": text.agentic,
             "reasoning": text.reasoning,
@@ -239,8 +246,9 @@ class Router:
             "complexity": float(complexity_level(score)),
             "category_confidence": classification.confidence,
         }
-        return Query(text=routed, embedding=embedding, request=request, features=features,
-                     classification=classification)
+        query = Query(text=routed, embedding=embedding, request=request, features=features,
+                      classification=classification)
+        return query, parts
 
     def _eligible(
         self, request: Request, profile: Profile, text: TextSignals, output_tokens: int, exclude: Collection[str]
@@ -327,7 +335,7 @@ class Router:
         routed = request.prompt or request.system_text or "(no text)"
         embedding = self.embedder.embed(routed)
         t3 = time.perf_counter()
-        query = self._query(request, text, embedding)
+        query, complexity_parts = self._query_and_parts(request, text, embedding)
         category = query.classification.category if query.classification else "chat"
         level = int(query.features["complexity"])
         output_tokens = int(self.centroids.info(category).output_tokens * (0.5 + 0.25 * level))
@@ -336,7 +344,7 @@ class Router:
         timings = {"parse": (t1 - t0) * 1e3, "signals": (t2 - t1) * 1e3, "embed": (t3 - t2) * 1e3,
                    "classify": (t4 - t3) * 1e3}
         return _Prepared(request, chosen_profile, text, query, eligible, excluded, tuple(notes),
-                         output_tokens, timings)
+                         output_tokens, timings, tuple(complexity_parts))
 
     def _fallback_estimate(self, prep: _Prepared, exc: BaseException) -> tuple[Estimate, str]:
         name = getattr(self.strategy, "name", type(self.strategy).__name__)
@@ -395,7 +403,7 @@ class Router:
         confidence = estimate.confidence if estimate.confidence is not None else (
             classification.confidence if classification else 1.0)
         level = int(query.features["complexity"])
-        signals = _decision_signals(prep.text, classification, query.features)
+        signals = _decision_signals(prep.text, classification, query.features, prep.complexity_parts)
         warn = prep.warnings + ((failure,) if failure else ())
         t1 = time.perf_counter()
         timings = dict(prep.timings)
@@ -533,21 +541,21 @@ def _check_estimate(estimate: Estimate, candidates: Sequence[Candidate]) -> None
             raise ValueError(f"predict() gave no finite quality for candidate {cand.name!r} (got {q!r})")
 
 
-def _decision_signals(text: TextSignals, classification: Classification | None, features: Mapping[str, float]) -> tuple[Signal, ...]:
+def _decision_signals(
+    text: TextSignals, classification: Classification | None, features: Mapping[str, float],
+    complexity_parts: Sequence[Signal],
+) -> tuple[Signal, ...]:
     parts = [
         Signal("agentic", text.agentic, 1.0, "agentic request" if text.is_agentic else ""),
         Signal("reasoning", text.reasoning, 1.0, "reasoning request" if text.is_reasoning else ""),
     ]
     if classification is not None:
-        _, complexity_parts = complexity_score(text, classification.difficulty)
         parts.append(Signal("category", classification.confidence, 1.0,
                             f"{classification.category} (runner-up {classification.runner_up}, "
                             f"margin {classification.margin:.3f})"))
-    else:
-        complexity_parts = []
     parts.append(Signal("complexity", features.get("complexity_score", 0.0), 1.0,
                         f"level {int(features.get('complexity', 0))}"))
-    return tuple(parts + list(text.parts) + complexity_parts)
+    return (*parts, *text.parts, *complexity_parts)
 
 
 def _reason(
