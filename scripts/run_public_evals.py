@@ -206,7 +206,7 @@ def targets_section(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def _why_no_match(key: str, r: Any, cheapest: Any) -> str:
-    from routeiq_core.evaluation import quality_at_cost
+    from routeiq_core.evaluation import cost_to_reach, quality_at_cost
 
     best = r.best
     budget = MATCH_TARGET_PCT / 100 * best.cost
@@ -223,9 +223,16 @@ def _why_no_match(key: str, r: Any, cheapest: Any) -> str:
                      f"({top.quality:.4f}, {best.quality - top.quality:.4f} lower).")
     else:
         parts.append(f"No other model costs {MATCH_TARGET_PCT:.0f}% of it or less.")
-    parts.append(f"The oracle reaches {oracle.quality:.4f} at {100 * oracle.cost / best.cost:.0f}% of its cost, so the "
-                 "data leaves room, but the strategies cannot tell from the prompt which prompts the cheaper models "
-                 "get right:")
+    oracle_pct = cost_to_reach(r.oracle_curve[0], r.oracle_curve[1], best.quality)
+    oracle_pct = None if oracle_pct is None else 100 * oracle_pct / best.cost
+    if oracle_pct is not None and oracle_pct < MATCH_TARGET_PCT:
+        parts.append(f"A perfect router (the oracle, {oracle.quality:.4f} at best) would match it at "
+                     f"{oracle_pct:.0f}% of its cost, so the data leaves room, but the strategies cannot tell from "
+                     "the prompt which prompts the cheaper models get right:")
+    else:
+        parts.append("The data does not allow it: even a perfect router (the oracle) needs "
+                     f"{oracle_pct:.0f}% of its cost to match it, because the best model is itself one of the cheap "
+                     "ones;" if oracle_pct is not None else "The data does not allow it even for the oracle;")
     if q_best is not None:
         parts.append(f"at {MATCH_TARGET_PCT:.0f}% of the cost the best curve ({n_best}) reaches {q_best:.4f},")
     parts.append(f"and the cheapest strategy to match it ({cheapest.name}) needs {cheapest.cost_to_match_best_pct:.0f}%."
