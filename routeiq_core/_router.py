@@ -32,6 +32,7 @@ from ._request import Request, parse_request
 from ._signals import TextSignals, analyse, complexity_level, complexity_score
 from ._strategy import Estimate, Query, Strategy
 from .errors import (
+    ArtifactError,
     CentroidError,
     ConfigError,
     FallbackWarning,
@@ -154,6 +155,13 @@ class Router:
             raise ConfigError(
                 f"strategy {instance.name!r} needs training: fit it (strategy.fit(dataset)), "
                 "load one (Router.from_artifact(dir)) or train with 'routeiq train'"
+            )
+        trained_with = getattr(instance, "embedding_model_", None)
+        if trained_with is not None and trained_with != self.embedder.model_id:
+            raise ArtifactError(
+                f"strategy {instance.name!r} was trained with embedding model {str(trained_with)[:12]}…, "
+                f"but the router embeds with {self.embedder.model_id[:12]}…; retrain it with this model "
+                "or pass Router(embedder=...) with the model it was trained with"
             )
         return instance
 

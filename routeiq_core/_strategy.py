@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -196,6 +197,8 @@ class BaseStrategy:
         self._fit(dataset)
         if dataset.embedding_model is not None and not hasattr(self, "embedding_model_"):
             self.embedding_model_ = dataset.embedding_model
+        if self.tags.needs_embedding and dataset.embeddings is not None and not hasattr(self, "embedding_dim_"):
+            self.embedding_dim_ = int(dataset.embeddings.shape[1])
         if self.tags.requires_fit and not self.fitted_attributes():
             raise RuntimeError(f"{type(self).__name__}._fit set no fitted '*_' attributes")
         return self
@@ -284,8 +287,15 @@ class BaseStrategy:
     def __deepcopy__(self, memo: dict[int, Any]) -> BaseStrategy:
         new = type(self).__new__(type(self))
         for key, value in vars(self).items():
-            setattr(new, key, copy.deepcopy(value, memo))
+            # Locks cannot be copied; a copy gets its own.
+            if isinstance(value, _LOCK_TYPES):
+                setattr(new, key, threading.RLock() if isinstance(value, _LOCK_TYPES[1]) else threading.Lock())
+            else:
+                setattr(new, key, copy.deepcopy(value, memo))
         return new
+
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
 def _constructible(params_cls: type[StrategyParams]) -> bool:

@@ -14,9 +14,19 @@ pytest.importorskip(
     "routeiq_example", reason="the example plugin is not installed: pip install -e ./plugins_example"
 )
 
-from routeiq_core import ConfigError, Router, StrategyNotFoundError, default_registry  # noqa: E402
+import numpy as np  # noqa: E402
+
+from routeiq_core import (  # noqa: E402
+    Candidate,
+    ConfigError,
+    Router,
+    RoutingDataset,
+    StrategyNotFoundError,
+    default_registry,
+)
+from routeiq_core._embedding_cache import embed_dataset  # noqa: E402
 from routeiq_core.cli import main  # noqa: E402
-from routeiq_core.testing import make_toy_dataset, toy_candidates  # noqa: E402
+from routeiq_core.testing import make_toy_dataset, toy_candidates, toy_queries  # noqa: E402
 
 
 def test_listed_with_its_distribution(capsys: pytest.CaptureFixture[str]) -> None:
@@ -31,15 +41,25 @@ def test_listed_with_its_distribution(capsys: pytest.CaptureFixture[str]) -> Non
     assert plugin["hooks"] == ["routeiq_register_strategies"] and plugin["status"] == "loaded"
 
 
-def test_usable_by_name_through_registry_and_router() -> None:
-    """A strategy created by its registered name trains and routes; the Router resolves the name too."""
+def test_usable_by_name_through_registry_and_router(tmp_path: Path) -> None:
+    """A strategy created by its registered name trains, predicts and routes real prompts through a Router."""
     data = make_toy_dataset(n_prompts=90, seed=5)
     strategy = default_registry().create("example.cluster", n_clusters=3).fit(data)
-    router = Router(toy_candidates(data), strategy=strategy)
-    decision = router.decide("Summarise this paragraph in one sentence.")
-    assert decision.strategy == "example.cluster" and decision.model in data.models
-    assert decision.details["cluster_size"] == 30 and decision.details["cluster_task"].startswith("topic")
-    assert decision.confidence == pytest.approx(30 / 35)  # size / (size + shrinkage 5)
+    estimate = strategy.predict(toy_queries(data, [0])[0], toy_candidates(data))
+    assert estimate.details["cluster_size"] == 30 and estimate.details["cluster_task"].startswith("topic")
+    assert estimate.confidence == pytest.approx(30 / 35)  # size / (size + shrinkage 5)
+    # A Router takes it once it is trained on prompts embedded with the router's own model.
+    prompts = ["hi", "thanks!", "good morning", "hello there", "Prove that sqrt(2) is irrational.",
+               "Derive the quadratic formula.", "Prove there are infinitely many primes.", "Show that e is irrational."]
+    real = RoutingDataset(ids=tuple(map(str, range(8))), prompts=tuple(prompts), models=("small", "large"),
+                          scores=np.array([[1.0, 1.0]] * 4 + [[0.0, 1.0]] * 4))
+    trained = default_registry().create("example.cluster", n_clusters=2, shrinkage=0.0)
+    trained.fit(embed_dataset(real, cache_dir=tmp_path, progress=False))
+    router = Router([Candidate(name="small", input_cost_per_mtok=0.1, output_cost_per_mtok=0.4),
+                     Candidate(name="large", input_cost_per_mtok=3.0, output_cost_per_mtok=15.0)], strategy=trained)
+    decision = router.decide("Prove that the cube root of 2 is irrational.")
+    assert decision.strategy == "example.cluster" and not decision.fallback
+    assert decision.model == "large" and router.decide("hey, good evening").model == "small"
     # By name, the Router looks it up in the registry and asks for training first.
     with pytest.raises(ConfigError, match="'example.cluster' needs training"):
         Router(toy_candidates(data), strategy="example.cluster")
