@@ -89,13 +89,16 @@ def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[str], seed:
             second = load_dataset_report(data / spec.test)
             train, test = first.dataset, second.dataset
             skipped = list(first.problems) + list(second.problems)
+    overlap = len(set(train.prompts) & set(test.prompts))
     result = evaluate(train, test, strategies, seed=seed, progress=progress, log=lambda m: log(f"  {m}"))
+    if overlap:
+        result.notes.append(f"{overlap} test prompt texts also occur in the training part (the data repeats them)")
     if skipped:
         result.notes.append(f"{len(skipped)} malformed row(s) skipped while loading, e.g. {skipped[0]}")
     paths = write_report(result, out / spec.key)
     seconds = time.perf_counter() - t0
     log(f"{spec.key}: done in {seconds:.0f}s -> {paths['markdown']}")
-    return {"spec": spec, "result": result, "seconds": seconds}
+    return {"spec": spec, "result": result, "seconds": seconds, "overlap": overlap}
 
 
 # ---------------------------------------------------------------------------- the page
@@ -127,6 +130,9 @@ def dataset_section(run: dict[str, Any]) -> list[str]:
         f"Cost unit: {r.cost_unit}. Full report: `{spec.key}/report.md` under the output folder.",
         "",
     ]
+    if run.get("overlap"):
+        lines += [f"Note: {run['overlap']} of the {r.n_test} test prompt texts also occur in the training part (the "
+                  "data repeats them); strategies that memorise neighbours (kNN) profit from it.", ""]
     head = ["strategy", "quality", "cost", "hull lift", "cost to match best", "quality at best's cost", "vs chord"]
     if two:
         head += ["APGR", "CPT(50%)", "CPT(80%)"]
