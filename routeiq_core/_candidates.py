@@ -38,6 +38,18 @@ def infer_tier(input_cost_per_mtok: float, output_cost_per_mtok: float) -> int:
     return 5
 
 
+# Parameter-count (billions) upper bounds of tiers 1..4.
+_TIER_SIZE_BOUNDS = (4.0, 15.0, 40.0, 100.0)
+
+
+def infer_tier_from_size(size_b: float) -> int:
+    """Guess a tier from the parameter count: a better signal of capability than price when known."""
+    for tier, bound in enumerate(_TIER_SIZE_BOUNDS, start=1):
+        if size_b < bound:
+            return tier
+    return 5
+
+
 class Candidate(BaseModel):
     """One deployment a request can be routed to.
 
@@ -53,7 +65,10 @@ class Candidate(BaseModel):
     output_cost_per_mtok: float = Field(0.0, ge=0.0, allow_inf_nan=False)
     context_window: int | None = Field(None, gt=0)
     capabilities: frozenset[str] = frozenset()
-    tier: int = Field(0, ge=0, le=5, description="1 (nano) .. 5 (frontier); 0 or omitted = infer from price.")
+    tier: int = Field(
+        0, ge=0, le=5,
+        description="1 (nano) .. 5 (frontier); 0 or omitted = infer from size_b if given, else from price.",
+    )
     free: bool = False
     quality: float | None = Field(
         None, ge=0.0, le=1.0, description="Optional general-strength prior in [0, 1]; refines the tier."
@@ -97,7 +112,9 @@ class Candidate(BaseModel):
         if self.free and (self.input_cost_per_mtok or self.output_cost_per_mtok):
             raise ValueError("a free candidate must have zero prices")
         if self.tier == 0:
-            object.__setattr__(self, "tier", infer_tier(self.input_cost_per_mtok, self.output_cost_per_mtok))
+            tier = (infer_tier_from_size(self.size_b) if self.size_b is not None
+                    else infer_tier(self.input_cost_per_mtok, self.output_cost_per_mtok))
+            object.__setattr__(self, "tier", tier)
         return self
 
     def __hash__(self) -> int:  # metadata (a dict) is left out; equal candidates still hash equal

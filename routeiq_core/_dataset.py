@@ -20,10 +20,12 @@ __all__ = ["ModelPrice", "RoutingDataset"]
 
 @dataclass(frozen=True, slots=True)
 class ModelPrice:
-    """USD per 1M input / output tokens of a model in a data set's price table."""
+    """USD per 1M input / output tokens of a model in a data set's price table, and its size if known."""
 
     input_cost_per_mtok: float
     output_cost_per_mtok: float
+    #: Parameter count in billions, if the price table knows it (tiers are inferred from it).
+    size_b: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -255,12 +255,14 @@ def _why_below_chord(key: str, r: Any, centroid: Any) -> str:
     for name, tier in tiers.items():
         by_tier.setdefault(tier, []).append(name)
     tier_text = "; ".join(f"tier {t}: {len(v)}" for t, v in sorted(by_tier.items()))
+    sized = any(c.get("size_b") for c in r.candidates)
+    source = "model sizes from the price table" if sized else "price only"
     return (f"- **{key}, zero-config centroid**: {centroid.chord_gap:+.4f} below the chord. It sent "
             f"{100 * centroid.distribution[top]:.0f}% of prompts to {top} (quality {quality:.4f}), the cheapest "
-            f"candidate of the tier it judged adequate. Tiers come from price only ({tier_text} of "
-            f"{len(tiers)} models), and {len(same)} models share {top}'s tier; without training, prices alone "
-            f"cannot tell a weak model of a tier from a strong one (here the best model in that tier scores "
-            f"{max(r.baseline(n).quality for n in same):.4f}).")
+            f"candidate of the tier it judged adequate. Tiers come from {source} ({tier_text} of "
+            f"{len(tiers)} models), and {len(same)} models share {top}'s tier; without training, size and price "
+            f"cannot tell a weak model of a tier from a strong one, nor which prompts a cheaper model gets right "
+            f"(here the best model in that tier scores {max(r.baseline(n).quality for n in same):.4f}).")
 
 
 def routellm_section(runs: list[dict[str, Any]]) -> list[str]:

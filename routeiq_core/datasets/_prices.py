@@ -37,12 +37,30 @@ def _one(model: str, value: Any, where: str) -> ModelPrice:
                     out = float(value.get(out_key, value.get(in_key)))
                 except (TypeError, ValueError):
                     break
-                return _checked(model, inp * scale, out * scale, where)
+                price = _checked(model, inp * scale, out * scale, where)
+                size = parse_size_b(value.get("size_b", value.get("size")))
+                return ModelPrice(price.input_cost_per_mtok, price.output_cost_per_mtok, size)
     raise DatasetError(
         f"{where}: price of {model!r} must be a number (USD per 1M tokens) or an object with "
         f"input_cost_per_mtok/output_cost_per_mtok (or *_cost_per_token, or input_price/output_price "
         f"per 1M); got {value!r:.80}"
     )
+
+
+def parse_size_b(value: Any) -> float | None:
+    """A model size in billions of parameters: ``7``, ``"7B"``, ``"512M"``, ``"1.5T"``; None if unknown."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) and value > 0 else None
+    if isinstance(value, str):
+        text = value.strip().upper()
+        scale = {"M": 1e-3, "B": 1.0, "T": 1e3}.get(text[-1:], None)
+        number = text[:-1] if scale is not None else text
+        try:
+            size = float(number) * (scale or 1.0)
+        except ValueError:
+            return None
+        return size if math.isfinite(size) and size > 0 else None
+    return None
 
 
 def _checked(model: str, inp: float, out: float, where: str) -> ModelPrice:

@@ -160,7 +160,8 @@ def candidates_for(dataset: RoutingDataset, output_tokens: float = 256.0) -> lis
 
     Without a price for a model, a per-1M price is derived from the model's mean
     per-prompt cost and the mean token estimate (input = characters / 4, output =
-    ``output_tokens``), so that tiers can be inferred from price.
+    ``output_tokens``), so that tiers can be inferred from price. Model sizes from the
+    price table (e.g. LLMRouter's) are passed on: tiers are then inferred from size.
     """
     mean_cost = dataset.mean_model_costs()
     tokens = float(np.mean([max(1.0, len(p) / 4.0) for p in dataset.prompts])) + output_tokens
@@ -171,7 +172,9 @@ def candidates_for(dataset: RoutingDataset, output_tokens: float = 256.0) -> lis
             inp, outp = price.input_cost_per_mtok, price.output_cost_per_mtok
         else:
             inp = outp = max(0.0, mean_cost[model]) / tokens * 1e6
-        out.append(Candidate(name=model, model=model, input_cost_per_mtok=inp, output_cost_per_mtok=outp))
+        size = price.size_b if price is not None else None
+        out.append(Candidate(name=model, model=model, input_cost_per_mtok=inp, output_cost_per_mtok=outp,
+                             size_b=size))
     return out
 
 
@@ -423,7 +426,8 @@ def evaluate(
         oracle_curve=oracle_curve, tasks=tasks, strong_model=strong, weak_model=weak,
         routellm_baselines=rl_baselines, notes=notes, timings=timings,
         candidates=[{"name": c.name, "input_cost_per_mtok": c.input_cost_per_mtok,
-                     "output_cost_per_mtok": c.output_cost_per_mtok, "tier": c.tier} for c in candidates],
+                     "output_cost_per_mtok": c.output_cost_per_mtok, "tier": c.tier, "size_b": c.size_b}
+                    for c in candidates],
     )
 
 

@@ -153,3 +153,13 @@ def test_load_candidates_from_objects() -> None:
     assert [c.name for c in cands] == ["a", "b"]
     with pytest.raises(CandidateError, match="expected a list"):
         load_candidates({"name": "a"})  # type: ignore[arg-type]
+
+
+def test_tier_inferred_from_size_before_price() -> None:
+    """A known parameter count decides the tier when no tier is given; price decides otherwise."""
+    from routeiq_core import Candidate
+
+    assert Candidate(name="a", input_cost_per_mtok=0.9, output_cost_per_mtok=0.9, size_b=51).tier == 4
+    assert Candidate(name="b", input_cost_per_mtok=0.9, output_cost_per_mtok=0.9).tier == 2
+    assert Candidate(name="c", size_b=7, tier=5).tier == 5
+    assert [Candidate(name="d", size_b=s).tier for s in (3, 8, 34, 70, 141)] == [1, 2, 3, 4, 5]
