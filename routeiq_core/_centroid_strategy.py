@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import Field
 
@@ -42,6 +42,8 @@ class _CandidateTable:
     reasoning: tuple[float, ...]
     code: tuple[float, ...]
     lacks_tools: tuple[float, ...]
+    #: Predicted quality per (required tier, reasoning, code, agentic): a handful of keys.
+    quality_cache: dict[tuple[int, bool, bool, bool], dict[str, float]] = field(default_factory=dict)
 
 
 def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
@@ -88,6 +90,24 @@ class CentroidStrategy(BaseStrategy):
         """Share an already loaded centroid set (the Router does this)."""
         self._centroids = centroids
 
+    def _quality(
+        self, table: _CandidateTable, required: int, reasoning: bool, code: bool, agentic: bool
+    ) -> dict[str, float]:
+        p = self.params
+        quality = {}
+        for name, tier, prior, has_reasoning, has_code, lacks_tools in zip(
+            table.names, table.tiers, table.priors, table.reasoning, table.code, table.lacks_tools
+        ):
+            if prior is not None:  # an explicit strength prior shifts the adequate level
+                q = ADEQUATE + 0.1 * (prior - 0.75)
+            else:  # a small preference for headroom above the required tier
+                q = ADEQUATE + HEADROOM * max(0, tier - required)
+            q -= p.shortfall_penalty * max(0, required - tier)
+            q += p.reasoning_bonus * has_reasoning * reasoning + p.specialty_bonus * has_code * code
+            q -= p.missing_tools_penalty * lacks_tools * agentic
+            quality[name] = min(1.0, max(0.0, q))
+        return quality
+
     def _table(self, candidates: Sequence[Candidate]) -> _CandidateTable:
         # Keyed by identity: the Router passes the same tuple while the candidate set is unchanged.
         cached = self._tables.get(id(candidates))
@@ -113,26 +133,13 @@ class CentroidStrategy(BaseStrategy):
         required = self.required_tier(classification, complexity)
         reasoning = query.features.get("reasoning", 0.0) >= 0.35 or classification.category in ("math", "reasoning")
         agentic = query.features.get("agentic", 0.0) >= 0.35 or classification.category == "agentic"
-        p = self.params
         table = self._table(candidates)
-        # Plain Python over the candidates: tens of them, where numpy's call overhead dominates.
-        bonus = [0.0] * len(table.names)
-        if reasoning:
-            bonus = [b + p.reasoning_bonus * r for b, r in zip(bonus, table.reasoning)]
-        if classification.category == "code":
-            bonus = [b + p.specialty_bonus * c for b, c in zip(bonus, table.code)]
-        if agentic:
-            bonus = [b - p.missing_tools_penalty * t for b, t in zip(bonus, table.lacks_tools)]
-        quality = {}
-        for name, tier, prior, extra in zip(table.names, table.tiers, table.priors, bonus):
-            if prior is not None:  # an explicit strength prior shifts the adequate level
-                q = ADEQUATE + 0.1 * (prior - 0.75)
-            else:  # a small preference for headroom above the required tier
-                q = ADEQUATE + HEADROOM * max(0, tier - required)
-            q += extra - p.shortfall_penalty * max(0, required - tier)
-            quality[name] = min(1.0, max(0.0, q))
+        key = (required, reasoning, classification.category == "code", agentic)
+        cached = table.quality_cache.get(key)
+        if cached is None:
+            cached = table.quality_cache[key] = self._quality(table, *key)
         return Estimate(
-            quality=quality,
+            quality=dict(cached),  # a copy: callers may keep or change it
             category=classification.category,
             confidence=classification.confidence,
             details={"required_tier": required, "runner_up": classification.runner_up,

@@ -7,7 +7,7 @@
 * Loaded lazily, once, behind a lock; ``onnxruntime`` sessions are thread-safe.
 * Truncation policy: a text longer than the model's window keeps its **first
   128 and last 126 word pieces** (plus [CLS]/[SEP] = 256). Before tokenising,
-  only the first and last 4,096 characters are kept, so a 5 MB prompt costs
+  only the first and last 2,048 characters are kept, so a 5 MB prompt costs
   about as much as a 256-token one.
 * Single texts run without padding, one per forward pass, so an embedding never
   depends on what else is in a batch; ``embed_many`` gives identical vectors.
@@ -42,7 +42,7 @@ ENV_MODEL = "ROUTEIQ_EMBEDDING_MODEL"
 
 MAX_TOKENS = 256
 HEAD_TOKENS = 128
-CHAR_WINDOW = 4096
+CHAR_WINDOW = 2048
 CLS_ID, SEP_ID = 101, 102
 
 

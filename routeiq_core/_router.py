@@ -354,42 +354,44 @@ class Router:
         return _Prepared(request, chosen_profile, text, query, eligible, excluded, tuple(notes),
                          output_tokens, timings, tuple(complexity_parts))
 
-    def _fallback_estimate(self, prep: _Prepared, exc: BaseException) -> tuple[Estimate, str]:
+    def _fallback_estimate(self, prep: _Prepared, exc: BaseException) -> tuple[Estimate, list[float], str]:
         name = getattr(self.strategy, "name", type(self.strategy).__name__)
         message = f"strategy {name!r} failed ({type(exc).__name__}: {str(exc)[:200]}); used the centroid fallback"
         warnings.warn(message, FallbackWarning, stacklevel=4)
         log.warning("routeiq: %s", message)
         try:
-            return self._fallback.predict(prep.query, prep.eligible), message
+            estimate = self._fallback.predict(prep.query, prep.eligible)
+            return estimate, _check_estimate(estimate, prep.eligible), message
         except Exception as inner:  # the last resort never fails: general strength per candidate
             message += f"; fallback failed too ({type(inner).__name__}), used candidate strength"
-            return Estimate(quality={c.name: c.strength() for c in prep.eligible}), message
+            quality = [c.strength() for c in prep.eligible]
+            return Estimate(quality=dict(zip((c.name for c in prep.eligible), quality))), quality, message
 
-    def _predict(self, prep: _Prepared) -> tuple[Estimate, str | None]:
+    def _predict(self, prep: _Prepared) -> tuple[Estimate, list[float], str | None]:
         try:
             estimate = self.strategy.predict(prep.query, prep.eligible)
-            _check_estimate(estimate, prep.eligible)
-            return estimate, None
+            return estimate, _check_estimate(estimate, prep.eligible), None
         except (NoCandidatesError, ConfigError):
             raise
         except Exception as exc:
             return self._fallback_estimate(prep, exc)
 
-    async def _apredict(self, prep: _Prepared) -> tuple[Estimate, str | None]:
+    async def _apredict(self, prep: _Prepared) -> tuple[Estimate, list[float], str | None]:
         apredict = getattr(self.strategy, "apredict", None)
         if apredict is None:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(None, self._predict, prep)
         try:
             estimate = await apredict(prep.query, prep.eligible)
-            _check_estimate(estimate, prep.eligible)
-            return estimate, None
+            return estimate, _check_estimate(estimate, prep.eligible), None
         except (NoCandidatesError, ConfigError):
             raise
         except Exception as exc:
             return self._fallback_estimate(prep, exc)
 
-    def _finish(self, prep: _Prepared, estimate: Estimate, failure: str | None, t_start: float) -> Decision:
+    def _finish(
+        self, prep: _Prepared, estimate: Estimate, quality: list[float], failure: str | None, t_start: float
+    ) -> Decision:
         t0 = time.perf_counter()
         cands = prep.eligible
         input_tokens = prep.text.input_tokens
@@ -398,7 +400,6 @@ class Router:
             else c.expected_cost(input_tokens, prep.output_tokens)
             for c in cands
         ]
-        quality = [float(estimate.quality[c.name]) for c in cands]
         order, utils = rank_indices(quality, costs, prep.profile.cost_weight, [c.name for c in cands])
         ranking = Ranking((
             [cands[i].name for i in order], [cands[i].model for i in order], [float(utils[i]) for i in order],
@@ -456,8 +457,8 @@ class Router:
         """
         prep = self._prepare(prompt, messages, tools, functions, metadata, profile, exclude)
         t = time.perf_counter()
-        estimate, failure = self._predict(prep)
-        return self._finish(prep, estimate, failure, t)
+        estimate, quality, failure = self._predict(prep)
+        return self._finish(prep, estimate, quality, failure, t)
 
     async def adecide(
         self,
@@ -476,8 +477,8 @@ class Router:
             None, functools.partial(self._prepare, prompt, messages, tools, functions, metadata, profile, exclude)
         )
         t = time.perf_counter()
-        estimate, failure = await self._apredict(prep)
-        return self._finish(prep, estimate, failure, t)
+        estimate, quality, failure = await self._apredict(prep)
+        return self._finish(prep, estimate, quality, failure, t)
 
     def decide_batch(self, requests: Sequence[Any], *, profile: str | None = None) -> list[Decision]:
         """Decide many requests; equal to calling :meth:`decide` on each.
@@ -538,15 +539,24 @@ def _exclude_names(exclude: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def _check_estimate(estimate: Estimate, candidates: Sequence[Candidate]) -> None:
+def _check_estimate(estimate: Estimate, candidates: Sequence[Candidate]) -> list[float]:
+    """The estimate's quality per candidate, in candidate order; raises if one is missing or not finite."""
     if not isinstance(estimate, Estimate):
         raise TypeError(f"predict() returned {type(estimate).__name__}, expected an Estimate")
     quality = estimate.quality
-    for cand in candidates:
-        q = quality.get(cand.name)
+    try:
         # numpy scalars count: a strategy often builds its dict from a float32 array.
-        if not isinstance(q, (float, int, np.floating, np.integer)) or not math.isfinite(q):
-            raise ValueError(f"predict() gave no finite quality for candidate {cand.name!r} (got {q!r})")
+        values = [float(quality[c.name]) for c in candidates]
+    except (KeyError, TypeError, ValueError):
+        values = []
+    if len(values) == len(candidates) and all(map(math.isfinite, values)):
+        return values
+    bad = next(c.name for c in candidates if not _finite_number(quality.get(c.name)))
+    raise ValueError(f"predict() gave no finite quality for candidate {bad!r} (got {quality.get(bad)!r})")
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (float, int, np.floating, np.integer)) and math.isfinite(value)
 
 
 def _decision_signals(

@@ -117,7 +117,7 @@ def test_short_text_is_not_truncated(embedder: OnnxEmbedder) -> None:
 
 
 def test_huge_text_only_reads_the_character_windows(embedder: OnnxEmbedder) -> None:
-    """Only the first and last 4,096 characters of a long text are tokenised; the middle never matters."""
+    """Only the first and last CHAR_WINDOW (2,048) characters of a long text are tokenised; the middle never matters."""
     start, end = "A" * 10 + " start words " * 400, " end words " * 400
     middle_a, middle_b = "x " * 200_000, "completely different content " * 20_000
     text_a, text_b = start + middle_a + end, start + middle_b + end
