@@ -6,11 +6,12 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+import json
+from typing import Any, Literal
 
 from ..errors import DatasetError, RouteIQWarning
 
-__all__ = ["DataRowWarning", "MalformedRowError", "OnError", "RowProblem", "RowReporter"]
+__all__ = ["DataRowWarning", "MalformedRowError", "OnError", "RowProblem", "RowReporter", "read_jsonl_objects"]
 
 OnError = Literal["skip", "raise"]
 logger = logging.getLogger("routeiq.datasets")
@@ -77,3 +78,22 @@ class RowReporter:
         tail = f"\n  ... and {more} more" if more > 0 else ""
         message = f"{what}: skipped {len(self.problems)} malformed row(s):\n  {listed}{tail}"
         warnings.warn(message, DataRowWarning, stacklevel=3)
+
+
+def read_jsonl_objects(path: Path, reporter: RowReporter) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each JSON-object line; bad lines go to the reporter, blank ones are skipped."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                reporter.bad(path, lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            if not isinstance(row, dict):
+                reporter.bad(path, lineno, f"expected a JSON object, got {type(row).__name__}")
+                continue
+            out.append((lineno, row))
+    return out

@@ -8,7 +8,6 @@ from ``scores`` (or null) is unknown for that prompt, not zero.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from .._request import parse_request
 from ..errors import RequestError
 from ._builder import RowBuilder, as_cost, as_score, convert_each
 from ._prices import PriceSource, load_prices
-from ._rows import RowReporter
+from ._rows import RowReporter, read_jsonl_objects
 
 __all__ = ["load_canonical", "looks_canonical"]
 
@@ -62,29 +61,18 @@ def load_canonical(
     path: Path, reporter: RowReporter, prices: PriceSource | None = None, name: str | None = None
 ) -> RoutingDataset:
     builder = RowBuilder(reporter)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                reporter.bad(path, lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(row, Mapping):
-                reporter.bad(path, lineno, f"expected a JSON object, got {type(row).__name__}")
-                continue
-            try:
-                ident = row.get("id")
-                if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
-                    raise ValueError("missing 'id' (a non-empty string)")
-                text = _text(row)
-                scores = _per_model(row, "scores", as_score, required=True)
-                costs = _per_model(row, "costs", as_cost, required=False)
-                task = _optional_str(row, "task")
-                user = _optional_str(row, "user")
-            except ValueError as exc:
-                reporter.bad(path, lineno, str(exc))
-                continue
-            builder.add(path, lineno, id=str(ident), prompt=text, scores=scores, costs=costs, task=task, user=user)
+    for lineno, row in read_jsonl_objects(path, reporter):
+        try:
+            ident = row.get("id")
+            if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
+                raise ValueError("missing 'id' (a non-empty string)")
+            text = _text(row)
+            scores = _per_model(row, "scores", as_score, required=True)
+            costs = _per_model(row, "costs", as_cost, required=False)
+            task = _optional_str(row, "task")
+            user = _optional_str(row, "user")
+        except ValueError as exc:
+            reporter.bad(path, lineno, str(exc))
+            continue
+        builder.add(path, lineno, id=str(ident), prompt=text, scores=scores, costs=costs, task=task, user=user)
     return builder.build(name or path.stem, load_prices(prices))

@@ -19,7 +19,6 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from .._dataset import RoutingDataset
 from ..errors import DatasetError
 from ._builder import RowBuilder, as_score, convert_each
 from ._csv import iter_csv
-from ._rows import RowReporter
+from ._rows import RowReporter, read_jsonl_objects
 
 __all__ = [
     "STRONG_MODEL",
@@ -157,22 +156,6 @@ def load_routellm_mmlu_dir(path: Path, reporter: RowReporter, name: str | None =
     return _with_strong_costs(builder.build(name or "routellm-mmlu"), reporter)
 
 
-def _read_jsonl(path: Path, reporter: RowReporter) -> list[tuple[int, dict[str, Any]]]:
-    out: list[tuple[int, dict[str, Any]]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                reporter.bad(path, lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                reporter.bad(path, lineno, f"expected a JSON object, got {type(row).__name__}")
-                continue
-            out.append((lineno, row))
-    return out
 
 
 def load_mt_bench(path: Path, reporter: RowReporter, name: str | None = None) -> RoutingDataset:
@@ -189,7 +172,7 @@ def load_mt_bench(path: Path, reporter: RowReporter, name: str | None = None) ->
     questions: dict[str, tuple[int, str, str | None]] = {}
     dropped = contaminated_prompts(folder)
     n_dropped = 0
-    for lineno, row in _read_jsonl(questions_file, reporter):
+    for lineno, row in read_jsonl_objects(questions_file, reporter):
         turns = row.get("turns")
         if "question_id" not in row or not isinstance(turns, list) or not turns or not all(
             isinstance(t, str) for t in turns
@@ -203,7 +186,7 @@ def load_mt_bench(path: Path, reporter: RowReporter, name: str | None = None) ->
         questions[str(row["question_id"])] = (lineno, turns[0], str(category) if category else None)
     per_model: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     models: list[str] = []
-    for lineno, row in _read_jsonl(judgements, reporter):
+    for lineno, row in read_jsonl_objects(judgements, reporter):
         qid, model, score = row.get("question_id"), row.get("model"), row.get("score")
         if qid is None or not isinstance(model, str) or isinstance(score, bool) or not isinstance(score, (int, float)):
             reporter.bad(judgements, lineno, "expected 'question_id', 'model' and a numeric 'score'")
