@@ -107,6 +107,7 @@ class Router:
             self.catalog = Catalog(name="custom", candidates=make_candidates(candidates))
         if not self.catalog.candidates:
             raise NoCandidatesError("no candidates: pass at least one Candidate (or use the built-in catalog)")
+        self._load_pending = True
         self._min_context = min((c.context_window or 1 << 62) for c in self.catalog.candidates)
         self.profiles = make_profiles(profiles)
         self.default_profile = resolve_profile(profile, self.profiles).name
@@ -340,6 +341,9 @@ class Router:
         t1 = time.perf_counter()
         text = analyse(request)
         t2 = time.perf_counter()
+        if self._load_pending:  # the first decision loads model and centroids: timed apart
+            self._load()
+        t_loaded = time.perf_counter()
         routed = request.prompt or request.system_text or "(no text)"
         embedding = self.embedder.embed(routed)
         t3 = time.perf_counter()
@@ -349,10 +353,18 @@ class Router:
         output_tokens = int(self.centroids.info(category).output_tokens * (0.5 + 0.25 * level))
         eligible, excluded, notes = self._eligible(request, chosen_profile, text, output_tokens, exclude)
         t4 = time.perf_counter()
-        timings = {"parse": (t1 - t0) * 1e3, "signals": (t2 - t1) * 1e3, "embed": (t3 - t2) * 1e3,
+        timings = {"parse": (t1 - t0) * 1e3, "signals": (t2 - t1) * 1e3, "load": (t_loaded - t2) * 1e3,
+                   "embed": (t3 - t_loaded) * 1e3,
                    "classify": (t4 - t3) * 1e3}
         return _Prepared(request, chosen_profile, text, query, eligible, excluded, tuple(notes),
                          output_tokens, timings, tuple(complexity_parts))
+
+    def _load(self) -> None:
+        load = getattr(self.embedder, "load", None)
+        if load is not None:
+            load()
+        _ = self.centroids
+        self._load_pending = False
 
     def _fallback_estimate(self, prep: _Prepared, exc: BaseException) -> tuple[Estimate, list[float], str]:
         name = getattr(self.strategy, "name", type(self.strategy).__name__)

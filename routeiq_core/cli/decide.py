@@ -95,5 +95,6 @@ def run(args: argparse.Namespace) -> int:
     for warning in decision.warnings:
         print(f"  warning: {warning}")
     t = decision.timings_ms
-    print(f"  time: {t.get('total', 0):.1f} ms (embed {t.get('embed', 0):.1f} ms)")
+    load = f", model load {t['load']:.0f} ms" if t.get("load", 0) >= 1 else ""
+    print(f"  time: {t.get('total', 0):.1f} ms (embed {t.get('embed', 0):.1f} ms{load})")
     return 0

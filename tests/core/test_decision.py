@@ -22,7 +22,7 @@ DECISION_KEYS = {
 }
 RANKING_KEYS = {"name", "model", "rank", "score", "quality", "cost_usd", "tier"}
 SIGNAL_KEYS = {"name", "value", "weight", "detail"}
-TIMING_KEYS = {"parse", "signals", "embed", "classify", "strategy", "select", "total"}
+TIMING_KEYS = {"parse", "signals", "load", "embed", "classify", "strategy", "select", "total"}
 
 
 @pytest.fixture(scope="module")
