@@ -117,8 +117,10 @@ def main() -> None:
         "[r.decide(t) for t in ('hi', 'Prove Fermat''s little theorem', 'x'*100000)]; "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
-    rss_kb = int(subprocess.run([sys.executable, "-c", rss_code], check=True, capture_output=True,
-                                text=True).stdout)
+    rss_kb = statistics.median(
+        int(subprocess.run([sys.executable, "-c", rss_code], check=True, capture_output=True, text=True).stdout)
+        for _ in range(3)
+    )
     summary = {
         "per_prompt": results,
         "import_routeiq_core_s": statistics.median(imports),
