@@ -15,9 +15,7 @@ the strong model costs 1 per prompt, the weak one 0.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -66,16 +64,9 @@ def contaminated_prompts(path: Path) -> set[str]:
     if file is None:
         return set()
     out: set[str] = set()
-    with file.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{file}:{lineno}: not valid JSON: {exc.msg}") from None
-            if isinstance(row, Mapping) and isinstance(row.get("eval_prompt"), str):
-                out.add(row["eval_prompt"])
+    for _, row in read_jsonl_objects(file, RowReporter(on_error="raise")):
+        if isinstance(row.get("eval_prompt"), str):
+            out.add(row["eval_prompt"])
     return out
 
 
