@@ -10,15 +10,27 @@ from typing import Any
 
 from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_candidates
 from ._centroids import CentroidSet, Classification
-from ._config import RouterConfig, load_config
+from ._config import RouterConfig, build_router, load_config
+from ._counters import Counters
 from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
 from ._profiles import BUILTIN_PROFILES, Profile, relative_costs, select_many, utilities
 from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
 from ._request import Message, Request, RequestMetadata, parse_request
+from ._extensions import DecisionContext, RouterExtension
+from ._featurize import Featurizer
 from ._router import Router
-from ._strategy import BaseStrategy, Estimate, Query, Strategy, StrategyParams, StrategyTags
+from ._strategy import (
+    AsyncStrategy,
+    BaseStrategy,
+    LLMCallingStrategy,
+    OnlineStrategy,
+    Strategy,
+    TrainedStrategy,
+    validate_strategy,
+)
+from ._types import Estimate, Query, StrategyParams, StrategyTags
 from .hookspecs import hookimpl
 from .errors import (
     ArtifactError,
@@ -27,6 +39,8 @@ from .errors import (
     ConfigError,
     DatasetError,
     EmbeddingError,
+    ExtensionWarning,
+    FallbackWarning,
     MissingDependencyError,
     NoCandidatesError,
     NotFittedError,
@@ -41,6 +55,7 @@ from .errors import (
 __all__ = [
     "Alternative",
     "ArtifactError",
+    "AsyncStrategy",
     "BUILTIN_PROFILES",
     "BaseStrategy",
     "CAPABILITIES",
@@ -51,17 +66,23 @@ __all__ = [
     "CentroidSet",
     "Classification",
     "ConfigError",
-    "DEFAULT_MODEL_SHA256",
+    "Counters",
     "DatasetError",
     "Decision",
+    "DecisionContext",
     "Embedder",
     "EmbeddingError",
     "Estimate",
+    "ExtensionWarning",
+    "FallbackWarning",
+    "Featurizer",
+    "LLMCallingStrategy",
     "Message",
     "MissingDependencyError",
     "ModelPrice",
     "NoCandidatesError",
     "NotFittedError",
+    "OnlineStrategy",
     "OnnxEmbedder",
     "PluginError",
     "PluginInfo",
@@ -71,8 +92,10 @@ __all__ = [
     "RequestError",
     "RequestMetadata",
     "RouteIQError",
+    "RouteIQSettings",
     "Router",
     "RouterConfig",
+    "RouterExtension",
     "RoutingDataset",
     "Signal",
     "Strategy",
@@ -83,7 +106,9 @@ __all__ = [
     "StrategyRegistry",
     "StrategyTags",
     "TIER_NAMES",
+    "TrainedStrategy",
     "UnknownProfileError",
+    "build_router",
     "default_embedder",
     "default_registry",
     "hookimpl",
@@ -93,10 +118,15 @@ __all__ = [
     "relative_costs",
     "select_many",
     "utilities",
+    "validate_strategy",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "RouteIQSettings":  # pydantic-settings loads only when settings are read (at the edges)
+        from ._settings import RouteIQSettings
+
+        return RouteIQSettings
     if name == "__version__":
         from importlib.metadata import version
 

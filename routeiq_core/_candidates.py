@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._files import read_structured_file
-from .errors import CandidateError
+from ._validation import format_validation_error
+from .errors import CandidateError, NoCandidatesError
 
 __all__ = ["CAPABILITIES", "TIER_NAMES", "Candidate", "Catalog", "load_candidates"]
 
@@ -144,11 +145,7 @@ class Candidate(BaseModel):
 
 
 def _candidate_error(exc: ValidationError, where: str) -> CandidateError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'candidate'}: {err['msg']} (got {err.get('input')!r:.60})"
-        for err in exc.errors()
-    )
-    return CandidateError(f"{where}: invalid candidate: {problems}")
+    return CandidateError(format_validation_error(exc, f"{where}: invalid candidate", root="candidate"))
 
 
 def make_candidates(items: Iterable[Candidate | Mapping[str, Any]]) -> tuple[Candidate, ...]:
@@ -246,3 +243,21 @@ def load_candidates(source: str | os.PathLike[str] | Sequence[Candidate | Mappin
     if isinstance(source, (str, os.PathLike)):
         return Catalog.from_file(source).candidates
     return make_candidates(source)
+
+
+CandidatesLike = Sequence[Candidate | Mapping[str, Any]] | Catalog | str | os.PathLike[str]
+
+
+def as_catalog(candidates: CandidatesLike | None) -> Catalog:
+    """A catalog from what a Router accepts: None (built-in), a Catalog, a file, or candidates."""
+    if candidates is None:
+        catalog = Catalog.builtin()
+    elif isinstance(candidates, Catalog):
+        catalog = candidates
+    elif isinstance(candidates, (str, os.PathLike)):
+        catalog = Catalog.from_file(candidates)
+    else:
+        catalog = Catalog(name="custom", candidates=make_candidates(candidates))
+    if not catalog.candidates:
+        raise NoCandidatesError("no candidates: pass at least one Candidate (or use the built-in catalog)")
+    return catalog

@@ -1,7 +1,8 @@
 """The zero-config strategy: task category + complexity -> the tier a prompt needs.
 
-No training. The centroid classifier gives a category (with a floor tier, e.g.
-reasoning needs at least tier 3) and the signals give a complexity level 1..5;
+No training. The centroid classifier (run by the Router's featurize stage) gives a
+category with its floor tier (e.g. reasoning needs at least tier 3) and the
+signals give a complexity level 1..5;
 the required tier is the larger of the two (the runner-up category's floor
 counts too when the top-two margin is thin). Every candidate at or above the
 required tier is predicted the same "adequate" quality (plus a little headroom),
@@ -9,21 +10,24 @@ so the profile's cost weight picks the cheapest adequate one; each tier of
 shortfall costs ``shortfall_penalty``. Capabilities
 shift the prediction: reasoning models on reasoning prompts, code models on
 code, and a model without tool support on an agentic request.
+
+The strategy reads everything from the :class:`Query` (classification and
+features); it holds no centroid set and does no I/O. A query built without a
+classification is routed on its complexity alone (no category floor).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import Field
 
 from ._candidates import Candidate
-from ._centroids import CentroidSet, Classification
-from ._strategy import BaseStrategy, Estimate, Query, StrategyParams, StrategyTags
+from ._strategy import BaseStrategy
+from ._types import Classification, Estimate, Query, StrategyParams, StrategyTags
 
-__all__ = ["CentroidStrategy"]
+__all__ = ["CentroidParams", "CentroidStrategy"]
 
 #: Predicted quality of a candidate at the required tier; each tier above adds HEADROOM.
 ADEQUATE = 0.85
@@ -58,37 +62,22 @@ def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
     )
 
 
-class CentroidStrategy(BaseStrategy):
+class CentroidParams(StrategyParams):
+    shortfall_penalty: float = Field(0.2, ge=0.0, le=1.0)
+    reasoning_bonus: float = Field(0.05, ge=0.0, le=0.5)
+    specialty_bonus: float = Field(0.03, ge=0.0, le=0.5)
+    missing_tools_penalty: float = Field(0.15, ge=0.0, le=1.0)
+
+
+class CentroidStrategy(BaseStrategy[CentroidParams]):
     """Category centroids + complexity -> required tier -> predicted quality per candidate."""
 
     name = "centroid"
     tags = StrategyTags(requires_fit=False, deterministic=True, needs_embedding=True)
 
-    class Params(StrategyParams):
-        centroids: str | None = Field(None, description="Centroid directory; default: the shipped one.")
-        shortfall_penalty: float = Field(0.2, ge=0.0, le=1.0)
-        reasoning_bonus: float = Field(0.05, ge=0.0, le=0.5)
-        specialty_bonus: float = Field(0.03, ge=0.0, le=0.5)
-        missing_tools_penalty: float = Field(0.15, ge=0.0, le=1.0)
-
-    def __init__(self, params: StrategyParams | dict | None = None, /, **overrides: object) -> None:
+    def __init__(self, params: StrategyParams | Mapping[str, object] | None = None, /, **overrides: object) -> None:
         super().__init__(params, **overrides)
-        self._centroids: CentroidSet | None = None
-        self._lock = threading.Lock()
         self._tables: dict[int, tuple[Sequence[Candidate], _CandidateTable]] = {}
-
-    @property
-    def centroids(self) -> CentroidSet:
-        """The centroid set (loaded on first use)."""
-        if self._centroids is None:
-            with self._lock:
-                if self._centroids is None:
-                    self._centroids = CentroidSet.load(self.params.centroids)
-        return self._centroids
-
-    def use_centroids(self, centroids: CentroidSet) -> None:
-        """Share an already loaded centroid set (the Router does this)."""
-        self._centroids = centroids
 
     def _quality(
         self, table: _CandidateTable, required: int, reasoning: bool, code: bool, agentic: bool
@@ -119,31 +108,38 @@ class CentroidStrategy(BaseStrategy):
         self._tables[id(candidates)] = (candidates, table)
         return table
 
-    def required_tier(self, classification: Classification, complexity: int) -> int:
-        cset = self.centroids
-        floor = cset.info(classification.category).floor_tier
-        if classification.margin < AMBIGUOUS_MARGIN:
-            floor = max(floor, cset.info(classification.runner_up).floor_tier)
+    @staticmethod
+    def required_tier(classification: Classification | None, complexity: int) -> int:
+        """The lowest tier that serves the query: the category's floor (and the runner-up's when
+        the margin is thin) or the complexity level, whichever is higher."""
+        floor = 1
+        if classification is not None:
+            floor = classification.floor_tier
+            if classification.margin < AMBIGUOUS_MARGIN:
+                floor = max(floor, classification.runner_up_floor_tier)
         return max(1, min(5, max(floor, complexity)))
 
     def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
-        assert query.embedding is not None
-        classification = query.classification or self.centroids.classify(query.embedding)
-        complexity = int(query.features.get("complexity", 0)) or _level_from_difficulty(classification.difficulty)
+        classification = query.classification
+        complexity = query.complexity or (
+            _level_from_difficulty(classification.difficulty) if classification is not None else 3)
         required = self.required_tier(classification, complexity)
-        reasoning = query.features.get("reasoning", 0.0) >= 0.35 or classification.category in ("math", "reasoning")
-        agentic = query.features.get("agentic", 0.0) >= 0.35 or classification.category == "agentic"
+        category = classification.category if classification is not None else None
+        reasoning = query.features.get("reasoning", 0.0) >= 0.35 or category in ("math", "reasoning")
+        agentic = query.features.get("agentic", 0.0) >= 0.35 or category == "agentic"
         table = self._table(candidates)
-        key = (required, reasoning, classification.category == "code", agentic)
+        key = (required, reasoning, category == "code", agentic)
         cached = table.quality_cache.get(key)
         if cached is None:
             cached = table.quality_cache[key] = self._quality(table, *key)
+        details: dict[str, object] = {"required_tier": required}
+        if classification is not None:
+            details.update(runner_up=classification.runner_up, margin=round(classification.margin, 4))
         return Estimate(
             quality=dict(cached),  # a copy: callers may keep or change it
-            category=classification.category,
-            confidence=classification.confidence,
-            details={"required_tier": required, "runner_up": classification.runner_up,
-                     "margin": round(classification.margin, 4)},
+            category=category,
+            confidence=classification.confidence if classification is not None else None,
+            details=details,
         )
 
 

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ._embedding import Embedder
-from ._persist import read_artifact, write_artifact
+from ._artifacts import read_artifact, write_artifact
+from ._types import Classification
 from .errors import ArtifactError, CentroidError
 
 __all__ = ["CategoryInfo", "CentroidSet", "Classification", "DEFAULT_CENTROIDS", "DEFAULT_SEEDS"]
@@ -47,18 +48,6 @@ class CategoryInfo:
     description: str
     floor_tier: int
     output_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """Category of a prompt: the winner, its confidence, the runner-up and the margin."""
-
-    category: str
-    confidence: float
-    runner_up: str
-    margin: float
-    similarities: Mapping[str, float]
-    difficulty: float
 
 
 class CentroidSet:
@@ -140,6 +129,8 @@ class CentroidSet:
             margin=best - sims[second],
             similarities=dict(zip(self.names, sims)),
             difficulty=difficulty,
+            floor_tier=self.categories[top].floor_tier,
+            runner_up_floor_tier=self.categories[second].floor_tier,
         )
 
     # ------------------------------------------------------------------ persistence

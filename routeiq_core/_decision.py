@@ -12,26 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._candidates import TIER_NAMES, Candidate
+from ._types import Signal
 
 if TYPE_CHECKING:
-    from ._strategy import Query
+    from ._types import Query
 
 __all__ = ["Alternative", "Decision", "Ranking", "Signal"]
 
 DECISION_SCHEMA_VERSION = 1
-
-
-class Signal(NamedTuple):
-    """One pre-classification signal: its value in [0, 1] and its weight in the decision."""
-
-    name: str
-    value: float
-    weight: float
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": round(float(self.value), 4), "weight": round(float(self.weight), 4),
-                "detail": self.detail}
 
 
 class Alternative(NamedTuple):

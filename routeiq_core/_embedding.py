@@ -130,9 +130,11 @@ class OnnxEmbedder:
     def _resolve_path(self) -> tuple[Path, str | None]:
         if self._explicit_path is not None:
             return self._explicit_path, self._expected_sha256
-        env = os.environ.get(ENV_MODEL)
-        if env:
-            return Path(env), self._expected_sha256
+        from ._settings import RouteIQSettings
+
+        env = RouteIQSettings.from_env().embedding_model
+        if env is not None and str(env):
+            return env, self._expected_sha256
         return default_model_path(), self._expected_sha256 or DEFAULT_MODEL_SHA256
 
     def load(self) -> None:

@@ -40,8 +40,10 @@ CHUNK = 32
 
 def default_cache_dir() -> Path:
     """``$ROUTEIQ_CACHE_DIR`` or ``~/.cache/routeiq``."""
-    env = os.environ.get(ENV_CACHE_DIR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "routeiq"
+    from ._settings import RouteIQSettings
+
+    env = RouteIQSettings.from_env().cache_dir
+    return env.expanduser() if env is not None and str(env) else Path.home() / ".cache" / "routeiq"
 
 
 class EmbeddingCache:

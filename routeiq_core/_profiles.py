@@ -21,15 +21,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._candidates import CAPABILITIES, Candidate
+from ._validation import format_validation_error
 from .errors import ConfigError, UnknownProfileError
 
-__all__ = ["BUILTIN_PROFILES", "Profile", "rank_indices", "resolve_profile", "utilities"]
+if TYPE_CHECKING:
+    from ._request import Request
+
+__all__ = ["BUILTIN_PROFILES", "Profile", "ProfileRules", "rank_indices", "resolve_profile", "utilities"]
 
 
 class Profile(BaseModel):
@@ -115,11 +120,9 @@ def make_profiles(custom: Mapping[str, Profile | Mapping[str, Any]] | None) -> d
             try:
                 profile = Profile(**{"name": name, **value})
             except ValidationError as exc:  # one line, as for candidates: "field: problem (got value)"
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'profile'}: {e['msg']} (got {e.get('input')!r:.40})"
-                    for e in exc.errors()
-                )
-                raise ConfigError(f"profiles[{name!r}]: invalid profile: {problems}") from None
+                raise ConfigError(
+                    format_validation_error(exc, f"profiles[{name!r}]: invalid profile", root="profile")
+                ) from None
             except ValueError as exc:
                 raise ConfigError(f"profiles[{name!r}]: {exc}") from None
         else:
@@ -185,3 +188,51 @@ def select_many(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np
     tied &= q >= q.max(axis=1, keepdims=True)
     masked_cost = np.where(tied, cost, np.inf)
     return masked_cost.argmin(axis=1)
+
+
+@dataclass(frozen=True)
+class ProfileRules:
+    """Which profile a request gets: the explicit one, else its metadata's, else its key's or
+    team's default, else the router's default. Built (and checked) once per router."""
+
+    profiles: Mapping[str, Profile]
+    default: str = "auto"
+    team_profiles: Mapping[str, str] | None = None
+    key_profiles: Mapping[str, str] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        profiles: Mapping[str, Profile | Mapping[str, Any]] | None = None,
+        default: str = "auto",
+        team_profiles: Mapping[str, str] | None = None,
+        key_profiles: Mapping[str, str] | None = None,
+    ) -> ProfileRules:
+        table = make_profiles(profiles)
+        return cls(
+            table,
+            resolve_profile(default, table).name,
+            _checked_profile_map(team_profiles, "team_profiles", table),
+            _checked_profile_map(key_profiles, "key_profiles", table),
+        )
+
+    def for_request(self, request: Request, explicit: object = None) -> Profile:
+        if explicit is not None and not isinstance(explicit, str):
+            raise UnknownProfileError(
+                f"profile: expected a profile name such as 'auto', got {type(explicit).__name__}"
+            )
+        meta = request.metadata
+        name = explicit or meta.profile
+        if name is None and meta.key_alias is not None and self.key_profiles:
+            name = self.key_profiles.get(meta.key_alias)
+        if name is None and meta.team is not None and self.team_profiles:
+            name = self.team_profiles.get(meta.team)
+        return resolve_profile(name or self.default, self.profiles)
+
+
+def _checked_profile_map(mapping: Mapping[str, str] | None, what: str, profiles: Mapping[str, Profile]) -> dict[str, str]:
+    out = dict(mapping or {})
+    for key, name in out.items():
+        if name not in profiles:
+            raise ConfigError(f"{what}[{key!r}] = {name!r} is not a profile; expected one of {sorted(profiles)}")
+    return out

@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._strategy import BaseStrategy, Strategy, validate_strategy
 from .errors import ConfigError, PluginError, PluginLoadWarning, StrategyNotFoundError
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     import pluggy
 
     from ._embedding import Embedder
-    from ._strategy import BaseStrategy
 
 __all__ = [
     "CORE_DISTRIBUTION",
@@ -51,6 +51,7 @@ __all__ = [
     "StrategyInfo",
     "StrategyRegistry",
     "default_registry",
+    "resolve_strategy",
 ]
 
 ENV_STRICT_PLUGINS = "ROUTEIQ_STRICT_PLUGINS"
@@ -66,7 +67,6 @@ CORE_EMBEDDERS = (("default", "routeiq_core._embedding:default_embedder"),)
 LOCAL_DISTRIBUTION = "(local)"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$")
-_TRUE = {"1", "true", "yes", "on"}
 _STRATEGY_HOOK = "routeiq_register_strategies"
 _EMBEDDER_HOOK = "routeiq_register_embedders"
 
@@ -495,8 +495,6 @@ def discover_entry_points(group: str) -> list[EntryPoint]:
 
 
 def _validate_strategy_class(cls: object, name: str | None) -> str:
-    from ._strategy import StrategyParams, StrategyTags
-
     if not isinstance(cls, type):
         raise ConfigError(f"register() expects a strategy class, got {type(cls).__name__} {cls!r:.60}")
     label = f"{cls.__module__}:{cls.__qualname__}"
@@ -514,15 +512,7 @@ def _validate_strategy_class(cls: object, name: str | None) -> str:
             f"{label}: invalid strategy name {final!r}; use lower-case letters, digits, '_' and '-', "
             "with '.' separating a namespace (e.g. 'acme.my_router')"
         )
-    if not isinstance(getattr(cls, "tags", None), StrategyTags):
-        raise ConfigError(f"{label}: tags must be a StrategyTags instance")
-    params = getattr(cls, "Params", None)
-    if not (isinstance(params, type) and issubclass(params, StrategyParams)):
-        raise ConfigError(f"{label}: Params must be a StrategyParams subclass")
-    required = ("fit", "predict", "predict_batch", "save", "load", "is_fitted")
-    missing = [m for m in required if not callable(getattr(cls, m, None))]
-    if missing:
-        raise ConfigError(f"{label}: missing methods {missing}; subclass routeiq_core.BaseStrategy")
+    validate_strategy(cls)
     return final
 
 
@@ -552,14 +542,40 @@ def _dist_version(name: str) -> str:
 
 
 def _env_strict() -> bool:
-    return os.environ.get(ENV_STRICT_PLUGINS, "").strip().lower() in _TRUE
+    from ._settings import RouteIQSettings
+
+    return RouteIQSettings.from_env().strict_plugins
 
 
 def _env_allow() -> frozenset[str] | None:
-    raw = os.environ.get(ENV_LOAD_PLUGINS)
-    if raw is None:
-        return None
-    return frozenset(p.strip() for p in raw.split(",") if p.strip())
+    from ._settings import RouteIQSettings
+
+    return RouteIQSettings.from_env().allowed_plugins
+
+
+def resolve_strategy(
+    spec: str | Strategy, params: Mapping[str, Any] | None = None, registry: StrategyRegistry | None = None
+) -> Strategy:
+    """A strategy instance from a registered name (with ``params``) or an instance, validated.
+
+    ``"centroid"`` never loads plugins: the zero-config router needs no entry-point scan.
+    """
+    if isinstance(spec, str):
+        if spec == "centroid" and registry is None:
+            from ._centroid_strategy import CentroidStrategy
+
+            return CentroidStrategy(dict(params or {}))
+        instance: Strategy = (registry or default_registry()).get(spec)(dict(params or {}))
+    elif params:
+        raise ConfigError("strategy_params only apply to a strategy given by name")
+    else:
+        if isinstance(spec, type) or not (hasattr(spec, "predict") and hasattr(spec, "tags")):
+            raise ConfigError(
+                f"strategy must be a registered name or an object with predict() and tags, got {type(spec).__name__}"
+            )
+        instance = spec
+    validate_strategy(instance)
+    return instance
 
 
 @functools.cache

@@ -9,7 +9,7 @@ naming the field, what was expected and what arrived.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,3 +336,29 @@ def parse_request(
             field="prompt" if prompt is not None else "messages",
         )
     return request
+
+
+DECIDE_KEYS = frozenset({"prompt", "messages", "tools", "functions", "metadata", "profile", "exclude"})
+
+
+def batch_arguments(requests: Any, profile: str | None) -> list[tuple[Any, ...]]:
+    """``decide_batch`` items as ``(prompt, messages, tools, functions, metadata, profile, exclude)``.
+
+    An item is a prompt, a message list, a :class:`Request`, or a dict of ``decide()``
+    keyword arguments; anything else fails in parsing, as it would in ``decide()``.
+    """
+    if isinstance(requests, (str, bytes, Mapping)) or not isinstance(requests, Sequence):
+        raise RequestError(f"decide_batch expects a list of requests, got {type(requests).__name__}; "
+                           "use decide() for one", field="requests")
+    out = []
+    for item in requests:
+        if not isinstance(item, Mapping):
+            out.append((item, None, None, None, None, profile, ()))
+            continue
+        unknown = [k for k in item if k not in DECIDE_KEYS]
+        if unknown:
+            raise RequestError(f"decide_batch item has unknown keys {[repr(k)[:40] for k in unknown][:10]}; "
+                               f"expected some of {sorted(DECIDE_KEYS)}", field="requests")
+        out.append((item.get("prompt"), item.get("messages"), item.get("tools"), item.get("functions"),
+                    item.get("metadata"), item.get("profile", profile), item.get("exclude", ())))
+    return out

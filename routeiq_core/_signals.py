@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ._decision import Signal
+from ._types import Signal
 from ._request import Request
 
 __all__ = ["TextSignals", "analyse", "complexity_level"]

@@ -5,6 +5,12 @@ A strategy predicts, for each candidate, the quality it would deliver on a query
 turns predicted quality and cost into a choice with the profile's cost weight, so
 every strategy becomes cost-aware the same way.
 
+The contract is :class:`Strategy`; optional abilities are sub-protocols
+(:class:`AsyncStrategy`, :class:`OnlineStrategy`, :class:`LLMCallingStrategy`,
+:class:`TrainedStrategy`) checked once, at construction, by
+:func:`validate_strategy` against the strategy's tags. The registry validates
+classes with the same function.
+
 Fitted state lives only in attributes ending in ``_``; ``save``/``load`` write
 those as a JSON manifest plus an ``.npz`` (no pickle).
 """
@@ -14,99 +20,43 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, cast, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
+from typing_extensions import Self, TypeVar
 
 from ._candidates import Candidate
+from ._types import Estimate, Query, StrategyParams, StrategyTags
+from ._validation import format_validation_error
 from .errors import ConfigError, DatasetError, NoCandidatesError, NotFittedError
 
 if TYPE_CHECKING:
-    from ._centroids import Classification
     from ._dataset import RoutingDataset
-    from ._request import Request
 
 __all__ = [
+    "AsyncStrategy",
     "BaseStrategy",
     "Estimate",
+    "LLMCallingStrategy",
+    "OnlineStrategy",
     "Query",
     "Strategy",
+    "StrategyAbilities",
     "StrategyParams",
     "StrategyTags",
+    "TrainedStrategy",
+    "validate_strategy",
 ]
 
-S = TypeVar("S", bound="BaseStrategy")
+P = TypeVar("P", bound=StrategyParams, default=StrategyParams)
 
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """What a strategy sees of a request.
-
-    Attributes:
-        text: the routed text (last user turn), already cleaned.
-        embedding: (dim,) float32 L2-normalised embedding of ``text``, or None
-            when the strategy declares ``needs_embedding=False``.
-        request: the full normalised request (messages, tools, metadata), if any.
-        features: pre-classification signals by name (``agentic``, ``reasoning``,
-            ``complexity`` (level 1..5), ``complexity_score``, ``difficulty``), each a float.
-        classification: the centroid classifier's category for ``text``, if computed.
-    """
-
-    text: str
-    embedding: np.ndarray | None = None
-    request: Request | None = None
-    features: Mapping[str, float] = field(default_factory=dict)
-    classification: Classification | None = None
-
-    @property
-    def category(self) -> str | None:
-        return self.classification.category if self.classification is not None else None
-
-    @property
-    def user(self) -> str | None:
-        return self.request.metadata.user if self.request is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    """A strategy's prediction for one query.
-
-    Attributes:
-        quality: candidate name -> predicted quality in [0, 1].
-        cost: candidate name -> predicted USD for this request, or None to let the
-            router estimate cost from prices and token counts.
-        details: free-form, JSON-serialisable explanation (e.g. category, neighbours).
-        confidence: how sure the strategy is, in [0, 1], if it knows.
-        category: a task category, if the strategy classifies.
-    """
-
-    quality: Mapping[str, float]
-    cost: Mapping[str, float] | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-    confidence: float | None = None
-    category: str | None = None
-
-
-class StrategyTags(BaseModel):
-    """What a strategy needs and promises. The conformance kit picks its checks from these."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    requires_fit: bool = True
-    deterministic: bool = True
-    needs_embedding: bool = True
-    calls_llm: bool = False
-    online: bool = False
-    extras: tuple[str, ...] = ()
-
-
-class StrategyParams(BaseModel):
-    """Base of every strategy's hyper-parameters: frozen, and misspelled names are errors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+#: Methods a strategy class must have to be registered (it can be trained, saved and loaded).
+REQUIRED_METHODS = ("fit", "predict", "predict_batch", "save", "load", "is_fitted")
+#: Methods a strategy instance needs to route (what the Router calls).
+ROUTING_METHODS = ("predict", "is_fitted")
 
 
 @runtime_checkable
@@ -115,7 +65,9 @@ class Strategy(Protocol):
 
     name: ClassVar[str]
     tags: ClassVar[StrategyTags]
-    params: StrategyParams
+
+    @property
+    def params(self) -> StrategyParams: ...
 
     def fit(self, dataset: RoutingDataset) -> Any: ...
 
@@ -128,12 +80,92 @@ class Strategy(Protocol):
     def save(self, path: str | os.PathLike[str]) -> None: ...
 
 
-class BaseStrategy:
+@runtime_checkable
+class AsyncStrategy(Protocol):
+    """A strategy with a native async prediction (LLM-calling strategies): the Router awaits it."""
+
+    async def apredict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate: ...
+
+
+@runtime_checkable
+class OnlineStrategy(Protocol):
+    """A strategy that learns from feedback (``tags.online``), e.g. ``thompson``."""
+
+    def update(self, query: Query, candidate: Candidate, quality: float) -> None: ...
+
+
+@runtime_checkable
+class LLMCallingStrategy(Protocol):
+    """A strategy that asks an LLM while deciding (``tags.calls_llm``); callables are bound, not saved."""
+
+    def bind_llm(self, llm: Any = None, *, async_llm: Any = None, **create_kwargs: Any) -> Any: ...
+
+
+@runtime_checkable
+class TrainedStrategy(Protocol):
+    """A strategy that knows what it was trained on: the embedding model and the model names."""
+
+    def trained_embedding_model(self) -> str | None: ...
+
+    def trained_models(self) -> tuple[str, ...] | None: ...
+
+
+class StrategyAbilities(typing.NamedTuple):
+    """The optional abilities of one strategy, found once by :func:`validate_strategy`."""
+
+    is_async: bool
+    online: bool
+    calls_llm: bool
+    trained: bool
+
+
+def validate_strategy(strategy: object, name: str | None = None) -> StrategyAbilities:
+    """Check a strategy class or instance against the contract; the one validator there is.
+
+    A class (to register) needs ``Params`` and every method of :data:`REQUIRED_METHODS`;
+    an instance (to route with) needs ``predict`` and ``is_fitted``. Raises
+    :class:`ConfigError` naming what is missing: ``tags``, ``Params``, a method, or the
+    ability a tag promises (``online`` needs ``update``, ``calls_llm`` needs ``bind_llm``).
+    """
+    cls = strategy if isinstance(strategy, type) else type(strategy)
+    label = f"{cls.__module__}:{cls.__qualname__}"
+    tags = getattr(strategy, "tags", None)
+    if not isinstance(tags, StrategyTags):
+        raise ConfigError(f"{label}: tags must be a StrategyTags instance, got {type(tags).__name__}")
+    if isinstance(strategy, type):
+        params = getattr(cls, "Params", None)
+        if not (isinstance(params, type) and issubclass(params, StrategyParams)):
+            raise ConfigError(f"{label}: Params must be a StrategyParams subclass")
+    required = REQUIRED_METHODS if isinstance(strategy, type) else ROUTING_METHODS
+    missing = [m for m in required if not callable(getattr(strategy, m, None))]
+    if missing:
+        raise ConfigError(f"{label}: missing methods {missing}; subclass routeiq_core.BaseStrategy")
+    abilities = StrategyAbilities(
+        is_async=_has_method(strategy, AsyncStrategy),
+        online=_has_method(strategy, OnlineStrategy),
+        calls_llm=_has_method(strategy, LLMCallingStrategy),
+        trained=_has_method(strategy, TrainedStrategy),
+    )
+    if tags.online and not abilities.online:
+        raise ConfigError(f"{label}: tags.online is set but it has no update(query, candidate, quality) method")
+    if tags.calls_llm and not abilities.calls_llm:
+        raise ConfigError(f"{label}: tags.calls_llm is set but it has no bind_llm(llm) method")
+    return abilities
+
+
+def _has_method(obj: object, protocol: type) -> bool:
+    names = [n for n in vars(protocol) if not n.startswith("_") and callable(getattr(protocol, n))]
+    return all(callable(getattr(obj, n, None)) for n in names)
+
+
+class BaseStrategy(Generic[P]):
     """Base class for strategies: parameter validation, fitted-state checks, save/load.
 
-    Subclasses set ``name``, ``tags``, a nested ``Params(StrategyParams)`` and implement
-    ``_fit(dataset)`` (if ``tags.requires_fit``) and ``_predict(query, candidates)``.
-    Override ``_predict_batch`` for a vectorised batch path.
+    Subclasses set ``name`` and ``tags``, give their parameters as the type argument
+    (``class MyStrategy(BaseStrategy[MyParams])``, which also sets ``Params``; a nested
+    ``class Params(StrategyParams)`` works too) and implement ``_fit(dataset)`` (if
+    ``tags.requires_fit``) and ``_predict(query, candidates)``. Override
+    ``_predict_batch`` for a vectorised batch path.
     """
 
     name: ClassVar[str] = ""
@@ -141,6 +173,17 @@ class BaseStrategy:
     Params: ClassVar[type[StrategyParams]] = StrategyParams
     #: Prior quality for a candidate model never seen in training.
     unknown_model_prior: ClassVar[float] = 0.5
+    params: P
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Params" in cls.__dict__:
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            for arg in typing.get_args(base):
+                if isinstance(arg, type) and issubclass(arg, StrategyParams):
+                    cls.Params = arg
+                    return
 
     def __init__(self, params: StrategyParams | Mapping[str, Any] | None = None, /, **overrides: Any) -> None:
         if isinstance(params, StrategyParams):
@@ -156,12 +199,9 @@ class BaseStrategy:
             )
         values.update(overrides)
         try:
-            self.params = self.Params(**values)
+            self.params = cast(P, self.Params(**values))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r:.40})" for e in exc.errors()
-            )
-            raise ConfigError(f"{type(self).__name__}: invalid parameters: {problems}") from None
+            raise ConfigError(format_validation_error(exc, f"{type(self).__name__}: invalid parameters")) from None
 
     def __repr__(self) -> str:
         defaults = self.Params().model_dump() if _constructible(self.Params) else {}
@@ -183,7 +223,7 @@ class BaseStrategy:
                 f"load a saved artifact first"
             )
 
-    def fit(self: S, dataset: RoutingDataset) -> S:
+    def fit(self, dataset: RoutingDataset) -> Self:
         """Train on ``dataset`` and return self. Refitting replaces all learned state."""
         for key in list(self.fitted_attributes()):
             delattr(self, key)
@@ -209,7 +249,7 @@ class BaseStrategy:
     def _fit(self, dataset: RoutingDataset) -> None:
         """Learn from ``dataset``; store state in ``*_`` attributes. Default: nothing to learn."""
 
-    def clone(self: S, **changes: Any) -> S:
+    def clone(self, **changes: Any) -> Self:
         """An unfitted copy with the same (or changed) parameters."""
         values = self.params.model_dump()
         values.update(changes)
@@ -277,14 +317,24 @@ class BaseStrategy:
         save_strategy(self, path)
 
     @classmethod
-    def load(cls: type[S], path: str | os.PathLike[str]) -> S:
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Read a strategy written by :meth:`save`."""
         from ._persist import load_strategy
 
-        strategy = load_strategy(path, expected=cls)
-        return strategy  # type: ignore[return-value]
+        return cast(Self, load_strategy(path, expected=cls))
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> BaseStrategy:
+    # ------------------------------------------------------------------ what it was trained on
+    def trained_embedding_model(self) -> str | None:
+        """The sha256 (``model_id``) of the embedding model it was trained with, if it learned from one."""
+        value = getattr(self, "embedding_model_", None)
+        return None if value is None else str(value)
+
+    def trained_models(self) -> tuple[str, ...] | None:
+        """The model names it was trained on (``models_``), or None when it learned none."""
+        models = getattr(self, "models_", None)
+        return None if models is None else tuple(str(m) for m in models)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         new = type(self).__new__(type(self))
         for key, value in vars(self).items():
             # Locks cannot be copied; a copy gets its own.

@@ -22,6 +22,7 @@ Everything RouteIQ raises on purpose derives from :class:`RouteIQError`, so one
     RouteIQWarning (UserWarning)
     ├── PluginLoadWarning      a plugin failed to load and was skipped
     ├── FallbackWarning        a strategy failed and the router used its fallback
+    ├── ExtensionWarning       a router extension failed and was skipped
     └── ArtifactVersionWarning an artifact from another minor version was loaded
 
 Messages say what was expected, what arrived, and what to do.
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "EmbeddingError",
+    "ExtensionWarning",
     "FallbackWarning",
     "MissingDependencyError",
     "NoCandidatesError",
@@ -126,6 +128,10 @@ class PluginLoadWarning(RouteIQWarning):
 
 class FallbackWarning(RouteIQWarning):
     """A strategy or plugin failed during a decision; the router used its fallback."""
+
+
+class ExtensionWarning(RouteIQWarning):
+    """A router extension failed in one decision; the decision went on without it."""
 
 
 class ArtifactVersionWarning(RouteIQWarning):

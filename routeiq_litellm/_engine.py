@@ -24,7 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from routeiq_core import Candidate, Decision
+from routeiq_core import Candidate, Decision, Router
+from routeiq_core._config import build_router
+from routeiq_core._strategy import AsyncStrategy
 from routeiq_core._request import ROLES
 
 from ._compat import deployment_id, is_blocked
@@ -144,16 +146,16 @@ class RoutingEngine:
         self,
         settings: AdapterSettings | None = None,
         *,
-        routeiq: Any = None,
+        routeiq: Router | None = None,
         lookup: ModelInfoLookup | None = None,
     ) -> None:
         self.settings = settings or AdapterSettings()
-        self._template = routeiq
+        self._template: Router | None = routeiq
         self._lookup = lookup
-        self._routers: OrderedDict[tuple[tuple[str, str], ...], Any] = OrderedDict()
+        self._routers: OrderedDict[tuple[tuple[str, str], ...], Router] = OrderedDict()
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        overrides = {k: dict(v) for k, v in self.settings.candidates.items()}
+        overrides = {k: dict(v) for k, v in self.settings.candidate_hints.items()}
         if routeiq is not None:
             for cand in routeiq.candidates:
                 hint = cand.model_dump(exclude={"name", "model", "metadata"})
@@ -161,39 +163,16 @@ class RoutingEngine:
         self._overrides = overrides
 
     # ------------------------------------------------------------------ routers per group
-    def _new_router(self, candidates: Sequence[Candidate]) -> Any:
-        from routeiq_core._router import Router
-
-        t = self._template
-        if t is not None:
-            return Router(
-                candidates,
-                strategy=t.strategy,
-                profile=t.default_profile,
-                profiles=t.profiles,
-                team_profiles=t.team_profiles,
-                key_profiles=t.key_profiles,
-                embedder=t.embedder,
-                centroids=t.centroids,
-            )
-        s = self.settings
-        kwargs: dict[str, Any] = {
-            "profile": s.profile,
-            "profiles": s.profiles or None,
-            "team_profiles": s.team_profiles or None,
-            "key_profiles": s.key_profiles or None,
-            "centroids": s.centroids,
-        }
-        if s.artifact:
-            router = Router.from_artifact(s.artifact, candidates, **kwargs)
-        else:
-            router = Router(
-                candidates, strategy=s.strategy, strategy_params=s.strategy_params or None, **kwargs
-            )
-        self._template = router  # later groups share its strategy, embedder and centroids
+    def _new_router(self, candidates: Sequence[Candidate]) -> Router:
+        """The first group's router is built from the settings; later groups share its strategy,
+        embedder, centroids and profiles (``Router.with_candidates``)."""
+        if self._template is not None:
+            return self._template.with_candidates(candidates)
+        router = build_router(self.settings, candidates=candidates)
+        self._template = router
         return router
 
-    def router_for(self, deployments: Sequence[Deployment]) -> Any:
+    def router_for(self, deployments: Sequence[Deployment]) -> Router:
         """The RouteIQ router for a group, built once per distinct set of deployments."""
         key = group_key(deployments)
         with self._lock:
@@ -388,7 +367,7 @@ class RoutingEngine:
         t0 = time.perf_counter()
         try:
             router = self.router_for(deployments)
-            if getattr(router.strategy, "apredict", None) is None:
+            if not isinstance(router.strategy, AsyncStrategy):
                 call = functools.partial(
                     self.decide, deployments, pool, excluded, inputs, group=group
                 )

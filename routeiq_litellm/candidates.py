@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from routeiq_core import Candidate
+from routeiq_core._validation import format_validation_error
 from routeiq_core.errors import CandidateError
 
 from ._compat import deployment_id
@@ -157,11 +158,10 @@ def deployment_candidates(
         try:
             out.append(Candidate.model_validate(fields))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
             raise CandidateError(
-                f"deployment {fields['name']!r}: cannot describe it as a candidate: {problems}"
+                format_validation_error(
+                    exc, f"deployment {fields['name']!r}: cannot describe it as a candidate"
+                )
             ) from None
     return tuple(out)
 

@@ -1,46 +1,40 @@
-"""Adapter settings: which strategy and profiles RouteIQ uses inside LiteLLM.
+"""Adapter settings: the router configuration plus what only the LiteLLM adapter needs.
 
-In code, pass them to :func:`routeiq_litellm.install` as keyword arguments. In the proxy,
-where everything comes from config, point ``ROUTEIQ_LITELLM_CONFIG`` at a YAML or JSON
-file (it may be the proxy's own ``config.yaml``: a top-level ``routeiq:`` section is used);
-without it the defaults apply.
+:class:`AdapterSettings` extends :class:`routeiq_core.RouterConfig` with the adapter's own
+fields. In code, pass them to :func:`routeiq_litellm.install` as keyword arguments. In the
+proxy, where everything comes from config, point ``ROUTEIQ_CONFIG`` (or its alias
+``ROUTEIQ_LITELLM_CONFIG``) at a YAML or JSON file (it may be the proxy's own
+``config.yaml``: a top-level ``routeiq:`` section is used); ``ROUTEIQ_PROFILE`` and the other
+``ROUTEIQ_*`` variables override the file (see ``docs/settings.md``).
+
+In the adapter the candidates are the model group's deployments, so ``candidates`` here is
+a mapping of hints (tier, quality, prices, ...) by deployment id, group name or model.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, model_validator
 
-from routeiq_core._files import read_structured_file
+from routeiq_core._config import RouterConfig, read_config_data, validate_config
 from routeiq_core.errors import ConfigError
 
-__all__ = ["ENV_CONFIG", "AdapterSettings", "load_settings"]
-
-ENV_CONFIG = "ROUTEIQ_LITELLM_CONFIG"
+__all__ = ["AdapterSettings", "load_settings"]
 
 
-class AdapterSettings(BaseModel):
+class AdapterSettings(RouterConfig):
     """Everything the adapter needs to build RouteIQ routers for LiteLLM model groups."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    #: Settings the environment may override (candidates come from the deployments here).
+    env_overrides: ClassVar[tuple[str, ...]] = ("profile", "strategy", "artifact", "centroids")
 
-    strategy: str = Field("centroid", description="A registered strategy name.")
-    strategy_params: dict[str, Any] = Field(default_factory=dict)
-    artifact: str | None = Field(
-        None, description="Directory of a trained strategy (routeiq train)."
-    )
-    centroids: str | None = Field(None, description="Centroid directory; default: the shipped one.")
-    profile: str = "auto"
-    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    team_profiles: dict[str, str] = Field(default_factory=dict)
-    key_profiles: dict[str, str] = Field(default_factory=dict)
-    candidates: dict[str, dict[str, Any]] = Field(
+    candidate_hints: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Candidate fields (tier, quality, prices, ...) by deployment id, group, model.",
+        description="Candidate fields (tier, quality, prices, ...) by deployment id, group, model; "
+        "written as `candidates:` in a settings file.",
     )
     profile_header: str = Field(
         "x-routeiq-profile", description="Request header that selects a profile."
@@ -55,33 +49,38 @@ class AdapterSettings(BaseModel):
         description="Threads that run decisions for async requests (off the event loop).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _candidates_are_hints(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "candidates" in data:
+            data = dict(data)
+            hints = data.pop("candidates")
+            if hints is None:
+                return data
+            if not isinstance(hints, Mapping):
+                raise ValueError(
+                    "in the LiteLLM adapter the candidates are the model group's deployments; "
+                    "'candidates' takes hints by deployment id, group name or model "
+                    f"(a mapping), got {type(hints).__name__}"
+                )
+            data["candidate_hints"] = {**dict(hints), **dict(data.get("candidate_hints") or {})}
+        return data
+
 
 def load_settings(
     source: AdapterSettings | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> AdapterSettings:
-    """Settings from an object, a mapping, a file, or ``None`` (``ROUTEIQ_LITELLM_CONFIG``)."""
+    """Settings from an object, a mapping, a file, or ``None`` (the environment and its config file)."""
     if isinstance(source, AdapterSettings):
         return source
-    where = "settings"
     if source is None:
-        env = os.environ.get(ENV_CONFIG)
-        if not env:
-            return AdapterSettings()
-        source = env
+        from routeiq_core._settings import effective_config
+
+        return effective_config(AdapterSettings)[0]
     if isinstance(source, (str, os.PathLike)):
-        where = str(source)
-        data = read_structured_file(Path(source), "RouteIQ settings file", ConfigError)
-        if isinstance(data, Mapping) and "routeiq" in data:
-            data = data["routeiq"]
-        source = data if data is not None else {}
+        return validate_config(AdapterSettings, read_config_data(source), str(source))
     if not isinstance(source, Mapping):
         raise ConfigError(
-            f"{where}: expected a mapping of RouteIQ settings, got {type(source).__name__}"
+            f"settings: expected a mapping of RouteIQ settings, got {type(source).__name__}"
         )
-    try:
-        return AdapterSettings.model_validate(dict(source))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{where}: invalid RouteIQ settings: {problems}") from None
+    return validate_config(AdapterSettings, source, "settings")

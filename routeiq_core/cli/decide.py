@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--candidates", metavar="FILE", help="JSON or YAML file of candidates")
     parser.add_argument("--config", metavar="FILE",
                         help="a router config (JSON/YAML: candidates, strategy or artifact, profiles, "
-                             "team/key profiles); other options override it")
-    parser.add_argument("--strategy", default="centroid", help="strategy name (default: centroid)")
+                             "team/key profiles; default $ROUTEIQ_CONFIG); ROUTEIQ_* variables and the "
+                             "other options override it")
+    parser.add_argument("--strategy", help="strategy name (default: centroid)")
     parser.add_argument("--artifact", metavar="DIR", help="a trained strategy directory (routeiq train)")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.add_argument("--top", type=int, default=5, help="alternatives to show (text output)")
@@ -56,21 +57,13 @@ def _read_input(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._router import Router
+    from .._config import build_router
+    from .._settings import effective_config, settings_with_config
 
     request = _read_input(args)
-    if args.config:
-        from .._config import load_config
-
-        config = load_config(args.config)
-        updates = {k: v for k, v in (("candidates", args.candidates), ("artifact", args.artifact)) if v}
-        if args.strategy != "centroid":
-            updates["strategy"] = args.strategy
-        router = Router.from_config(config.model_copy(update=updates))
-    elif args.artifact:
-        router = Router.from_artifact(args.artifact, args.candidates)
-    else:
-        router = Router(args.candidates, strategy=args.strategy)
+    explicit = {"candidates": args.candidates, "artifact": args.artifact, "strategy": args.strategy}
+    config, _ = effective_config(settings=settings_with_config(args.config), explicit=explicit)
+    router = build_router(config)
     decision = router.decide(**request, profile=args.profile)
     if args.json:
         print(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False))

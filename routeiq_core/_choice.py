@@ -1,0 +1,63 @@
+"""The choice stage: the profile's rule turns predicted quality and cost into a ranking.
+
+Costs come from the strategy when it predicts them, else from each candidate's prices
+and the query's token estimate. :func:`~routeiq_core._profiles.rank_indices` applies the
+one utility rule; a pin (set by an extension, e.g. a conversation's candidate) moves
+an eligible candidate to the front and keeps the rest in rule order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._candidates import Candidate
+from ._decision import Ranking
+from ._profiles import Profile, rank_indices
+from ._types import Estimate, Query
+
+__all__ = ["Choice", "choose"]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The ranking (best first) and, per rank, the candidate, its quality and cost."""
+
+    ranking: Ranking
+    order: list[int]
+    quality: list[float]
+    costs: list[float]
+    pinned: bool = False
+
+    @property
+    def first(self) -> int:
+        return self.order[0]
+
+
+def choose(
+    candidates: Sequence[Candidate],
+    quality: list[float],
+    estimate: Estimate,
+    query: Query,
+    profile: Profile,
+    pin: str | None = None,
+) -> Choice:
+    """Rank ``candidates`` by the profile's utility; ``pin`` (a candidate name) goes first if present."""
+    predicted = estimate.cost
+    costs = [
+        float(predicted[c.name]) if predicted and c.name in predicted
+        else c.expected_cost(query.input_tokens, query.output_tokens)
+        for c in candidates
+    ]
+    order, utils = rank_indices(quality, costs, profile.cost_weight, [c.name for c in candidates])
+    pinned = False
+    if pin is not None:
+        at = next((k for k, i in enumerate(order) if candidates[i].name == pin), None)
+        if at:
+            order.insert(0, order.pop(at))
+        pinned = at is not None
+    ranking = Ranking((
+        [candidates[i].name for i in order], [candidates[i].model for i in order], [float(utils[i]) for i in order],
+        [quality[i] for i in order], [costs[i] for i in order], [candidates[i].tier for i in order],
+    ))
+    return Choice(ranking, order, quality, costs, pinned)

@@ -1,0 +1,168 @@
+"""The featurize stage: a parsed request -> the :class:`Query` a strategy sees, in one pass.
+
+The :class:`Featurizer` owns the embedder, the centroid set and the signal rules. For
+one request it computes the text signals, the embedding of the routed text, the
+category (with the floor tiers of the winner and the runner-up), the embedding-based
+difficulty, the complexity level, the token estimate of the request and of its answer,
+and every weighted signal behind them. No later stage needs the embedder or the
+centroids again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ._centroids import CentroidSet
+from ._embedding import Embedder
+from ._request import Request
+from ._signals import TextSignals, analyse, complexity_level, complexity_score
+from ._stages import StageClock
+from ._types import Classification, Query, Signal
+from .errors import CentroidError, ConfigError
+
+__all__ = ["CentroidsLike", "Featurizer", "LoadableEmbedder", "routed_text"]
+
+CentroidsLike = str | os.PathLike[str] | CentroidSet | None
+
+
+@runtime_checkable
+class LoadableEmbedder(Protocol):
+    """An embedder that can load its model ahead of the first request (``OnnxEmbedder`` can)."""
+
+    def load(self) -> None: ...
+
+
+def routed_text(request: Request) -> str:
+    """The text a decision is made on: the last user turn, else the system prompt."""
+    return request.prompt or request.system_text or "(no text)"
+
+
+class Featurizer:
+    """Request -> Query: signals, embedding, category, difficulty, complexity, token estimate.
+
+    Args:
+        embedder: any :class:`Embedder`.
+        centroids: a centroid directory, a :class:`CentroidSet`, or None for the shipped one.
+            Checked now; loaded (and checked against the embedder's model) on first use.
+    """
+
+    def __init__(self, embedder: Embedder, centroids: CentroidsLike = None) -> None:
+        if not isinstance(embedder, Embedder):
+            raise ConfigError(
+                f"embedder: expected an object with model_id, dim, embed() and embed_many() "
+                f"(e.g. OnnxEmbedder()), got {type(embedder).__name__}"
+            )
+        if centroids is not None and not isinstance(centroids, (str, os.PathLike, CentroidSet)):
+            raise ConfigError(
+                f"centroids: expected a directory (routeiq centroids build --out DIR) or a CentroidSet, "
+                f"got {type(centroids).__name__}"
+            )
+        self.embedder = embedder
+        self._source = centroids
+        self._centroids: CentroidSet | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def source(self) -> CentroidsLike:
+        """The centroid source as given (a directory, a set, or None for the shipped one)."""
+        return self._source
+
+    @property
+    def loaded(self) -> bool:
+        return self._centroids is not None
+
+    def load(self) -> CentroidSet:
+        """Load the embedding model and the centroids (once; thread-safe) and return the centroids."""
+        if self._centroids is None:
+            with self._lock:
+                if self._centroids is None:
+                    if isinstance(self.embedder, LoadableEmbedder):
+                        self.embedder.load()
+                    source = self._source
+                    cset = source if isinstance(source, CentroidSet) else CentroidSet.load(source)
+                    if cset.embedding_model != self.embedder.model_id:
+                        raise CentroidError(
+                            f"the centroids were built with embedding model {cset.embedding_model[:12]}…, "
+                            f"but the router embeds with {self.embedder.model_id[:12]}…; rebuild them for "
+                            "this model with 'routeiq centroids build --out DIR' and pass Router(centroids=DIR)"
+                        )
+                    self._centroids = cset
+        return self._centroids
+
+    # ------------------------------------------------------------------ the stage
+    def featurize(
+        self, request: Request, *, embedding: np.ndarray | None = None, clock: StageClock | None = None
+    ) -> Query:
+        """The query for one request; sub-steps are timed on ``clock`` (signals, load, embed, classify)."""
+        clock = clock if clock is not None else StageClock()
+        clock.start()
+        text = analyse(request)
+        clock.lap("signals")
+        cset = self._centroids if self._centroids is not None else self.load()
+        clock.lap("load")
+        routed = routed_text(request)
+        if embedding is None:
+            embedding = self.embedder.embed(routed)
+        clock.lap("embed")
+        query = self._query(request, text, routed, embedding, cset)
+        clock.lap("classify")
+        return query
+
+    def featurize_many(self, requests: Sequence[Request]) -> list[Query]:
+        """Queries for many requests, equal to :meth:`featurize` on each; embeds them in one call."""
+        texts = [analyse(r) for r in requests]
+        cset = self.load()
+        routed = [routed_text(r) for r in requests]
+        vectors = self.embedder.embed_many(routed) if routed else np.empty((0, 0), dtype=np.float32)
+        return [self._query(r, t, s, vectors[i], cset) for i, (r, t, s) in enumerate(zip(requests, texts, routed))]
+
+    def query(self, request: Request, embedding: np.ndarray | None = None) -> Query:
+        """The query for a request (embedding it unless one is given)."""
+        return self.featurize(request, embedding=embedding)
+
+    def _query(
+        self, request: Request, text: TextSignals, routed: str, embedding: np.ndarray, cset: CentroidSet
+    ) -> Query:
+        classification = cset.classify(embedding)
+        score, parts = complexity_score(text, classification.difficulty)
+        level = complexity_level(score)
+        features = {
+            "agentic": text.agentic,
+            "reasoning": text.reasoning,
+            "difficulty": classification.difficulty,
+            "complexity_score": score,
+            "complexity": float(level),
+            "category_confidence": classification.confidence,
+        }
+        output_tokens = int(cset.info(classification.category).output_tokens * (0.5 + 0.25 * level))
+        return Query(
+            text=routed,
+            embedding=embedding,
+            request=request,
+            features=features,
+            classification=classification,
+            input_tokens=text.input_tokens,
+            output_tokens=output_tokens,
+            signals=_signals(text, classification, score, level, parts),
+        )
+
+
+def _signals(
+    text: TextSignals, classification: Classification, score: float, level: int, complexity_parts: Sequence[Signal]
+) -> tuple[Signal, ...]:
+    """Every signal behind the features, in the order the decision shows them."""
+    return (
+        Signal("agentic", text.agentic, 1.0, "agentic request" if text.is_agentic else ""),
+        Signal("reasoning", text.reasoning, 1.0, "reasoning request" if text.is_reasoning else ""),
+        Signal("category", classification.confidence, 1.0,
+               f"{classification.category} (runner-up {classification.runner_up}, "
+               f"margin {classification.margin:.3f})"),
+        Signal("complexity", score, 1.0, f"level {level}"),
+        *text.parts,
+        *complexity_parts,
+    )
