@@ -10,15 +10,15 @@ from typing import Any
 
 from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_candidates
 from ._centroids import CentroidSet, Classification
-from ._config import RouterConfig, build_router, load_config
+from ._config import RouterConfig, load_config
 from ._counters import Counters
 from ._dataset import ModelPrice, RoutingDataset
-from ._decision import Alternative, Decision, Signal
+from ._decision import Alternative, Decision, Ranking, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
 from ._profiles import BUILTIN_PROFILES, Profile, relative_costs, select_many, utilities
 from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
 from ._request import Message, Request, RequestMetadata, parse_request
-from ._extensions import DecisionContext, RouterExtension
+from ._extensions import AfterDecide, BeforeDecide, DecisionContext, RouterExtension
 from ._featurize import Featurizer
 from ._router import Router
 from ._strategy import (
@@ -27,6 +27,7 @@ from ._strategy import (
     LLMCallingStrategy,
     OnlineStrategy,
     Strategy,
+    StrategyAbilities,
     TrainedStrategy,
     validate_strategy,
 )
@@ -34,6 +35,7 @@ from ._types import Estimate, Query, StrategyParams, StrategyTags
 from .hookspecs import hookimpl
 from .errors import (
     ArtifactError,
+    ArtifactVersionWarning,
     CandidateError,
     CentroidError,
     ConfigError,
@@ -45,19 +47,24 @@ from .errors import (
     NoCandidatesError,
     NotFittedError,
     PluginError,
+    PluginLoadWarning,
     RequestError,
     RouteIQError,
+    RouteIQWarning,
     StrategyError,
     StrategyNotFoundError,
     UnknownProfileError,
 )
 
 __all__ = [
+    "AfterDecide",
     "Alternative",
     "ArtifactError",
+    "ArtifactVersionWarning",
     "AsyncStrategy",
     "BUILTIN_PROFILES",
     "BaseStrategy",
+    "BeforeDecide",
     "CAPABILITIES",
     "Candidate",
     "CandidateError",
@@ -86,19 +93,23 @@ __all__ = [
     "OnnxEmbedder",
     "PluginError",
     "PluginInfo",
+    "PluginLoadWarning",
     "Profile",
     "Query",
+    "Ranking",
     "Request",
     "RequestError",
     "RequestMetadata",
     "RouteIQError",
     "RouteIQSettings",
+    "RouteIQWarning",
     "Router",
     "RouterConfig",
     "RouterExtension",
     "RoutingDataset",
     "Signal",
     "Strategy",
+    "StrategyAbilities",
     "StrategyError",
     "StrategyInfo",
     "StrategyNotFoundError",
@@ -108,7 +119,6 @@ __all__ = [
     "TIER_NAMES",
     "TrainedStrategy",
     "UnknownProfileError",
-    "build_router",
     "default_embedder",
     "default_registry",
     "hookimpl",

@@ -11,8 +11,8 @@ Example (YAML)::
     key_profiles: {batch-jobs: eco}
 
 Relative paths are resolved against the config file's folder. The Router itself
-never reads the environment: configuration is explicit. :func:`build_router` is the
-one builder (``Router.from_config`` and the LiteLLM adapter use it); the environment
+never reads the environment: configuration is explicit. ``Router.from_config`` is the
+one builder (the CLI and the LiteLLM adapter use it); the environment
 is read only by :class:`~routeiq_core.RouteIQSettings`, at the edges.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,10 +29,7 @@ from ._files import read_structured_file
 from ._validation import format_validation_error
 from .errors import ConfigError
 
-if TYPE_CHECKING:
-    from ._router import Router
-
-__all__ = ["RouterConfig", "build_router", "load_config"]
+__all__ = ["RouterConfig", "load_config", "read_config_data", "validate_config"]
 
 
 class RouterConfig(BaseModel):
@@ -51,15 +48,13 @@ class RouterConfig(BaseModel):
     centroids: str | None = None
 
 
-def read_config_data(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_config_data(path: str | os.PathLike[str], what: str = "router config") -> dict[str, Any]:
     """The router settings in a JSON/YAML file: the file itself, or its top-level ``routeiq:``
     section (so a LiteLLM proxy ``config.yaml`` works); relative paths resolved against its folder."""
     path = Path(path)
-    data = read_structured_file(path, "router config", ConfigError)
-    if isinstance(data, Mapping) and isinstance(data.get("routeiq"), Mapping):
+    data = read_structured_file(path, what, ConfigError)
+    if isinstance(data, Mapping) and "routeiq" in data:
         data = data["routeiq"]
-    elif isinstance(data, Mapping) and "routeiq" in data and data["routeiq"] is None:
-        data = {}
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -95,26 +90,3 @@ def validate_config(model: type[C], data: Mapping[str, Any], where: str) -> C:
         return model.model_validate(dict(data))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, f"{where}: invalid {model.__name__}", root="config")) from None
-
-
-def build_router(config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig, **overrides: Any) -> Router:
-    """A :class:`~routeiq_core.Router` from a config (file, dict or object); ``overrides`` win.
-
-    ``overrides`` are Router keyword arguments (``embedder=``, ``registry=``, ``extensions=``, ...).
-    With ``artifact`` set, the strategy is loaded from it (``Router.from_artifact``).
-    """
-    from ._router import Router
-
-    cfg = load_config(config)
-    kwargs: dict[str, Any] = {
-        "profile": cfg.profile, "profiles": cfg.profiles or None, "team_profiles": cfg.team_profiles or None,
-        "key_profiles": cfg.key_profiles or None, "centroids": cfg.centroids,
-    }
-    kwargs.update(overrides)
-    candidates = kwargs.pop("candidates", cfg.candidates)
-    if cfg.artifact is not None:
-        kwargs.pop("strategy", None)
-        return Router.from_artifact(cfg.artifact, candidates, **kwargs)
-    kwargs.setdefault("strategy", cfg.strategy)
-    kwargs.setdefault("strategy_params", cfg.strategy_params or None)
-    return Router(candidates, **kwargs)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import RequestError
+from .errors import ConfigError, RequestError
 
 __all__ = ["Message", "Request", "RequestMetadata", "parse_request"]
 
@@ -348,8 +348,8 @@ def batch_arguments(requests: Any, profile: str | None) -> list[tuple[Any, ...]]
     keyword arguments; anything else fails in parsing, as it would in ``decide()``.
     """
     if isinstance(requests, (str, bytes, Mapping)) or not isinstance(requests, Sequence):
-        raise RequestError(f"decide_batch expects a list of requests, got {type(requests).__name__}; "
-                           "use decide() for one", field="requests")
+        raise ConfigError(f"decide_batch expects a list of requests, got {type(requests).__name__}; "
+                           "use decide() for one")
     out = []
     for item in requests:
         if not isinstance(item, Mapping):
@@ -357,8 +357,8 @@ def batch_arguments(requests: Any, profile: str | None) -> list[tuple[Any, ...]]
             continue
         unknown = [k for k in item if k not in DECIDE_KEYS]
         if unknown:
-            raise RequestError(f"decide_batch item has unknown keys {[repr(k)[:40] for k in unknown][:10]}; "
-                               f"expected some of {sorted(DECIDE_KEYS)}", field="requests")
+            raise ConfigError(f"decide_batch item has unknown keys {[repr(k)[:40] for k in unknown][:10]}; "
+                               f"expected some of {sorted(DECIDE_KEYS)}")
         out.append((item.get("prompt"), item.get("messages"), item.get("tools"), item.get("functions"),
                     item.get("metadata"), item.get("profile", profile), item.get("exclude", ())))
     return out

@@ -23,6 +23,7 @@ import numpy as np
 from ._candidates import Candidate, CandidatesLike, Catalog, as_catalog
 from ._centroids import CentroidSet
 from ._choice import choose
+from ._config import RouterConfig, load_config
 from ._counters import Counters
 from ._decision import Decision
 from ._eligibility import Eligibility, eligible_candidates, exclude_names
@@ -132,11 +133,21 @@ class Router:
         return router
 
     @classmethod
-    def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any] | Any, **overrides: Any) -> Router:
-        """A router from a :class:`RouterConfig`, a dict, or a JSON/YAML file (see ``_config.py``)."""
-        from ._config import build_router
-
-        return build_router(config, **overrides)
+    def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig, **overrides: Any) -> Router:
+        """The one builder: a router from a :class:`RouterConfig` (or subclass), a dict, or a JSON/YAML
+        file; ``overrides`` are Router keyword arguments and win. With ``artifact`` set, the strategy
+        is loaded from it (:meth:`from_artifact`)."""
+        cfg = load_config(config)
+        kwargs: dict[str, Any] = {"profile": cfg.profile, "profiles": cfg.profiles or None, "centroids": cfg.centroids,
+                                  "team_profiles": cfg.team_profiles or None, "key_profiles": cfg.key_profiles or None}
+        kwargs.update(overrides)
+        candidates = kwargs.pop("candidates", cfg.candidates)
+        if cfg.artifact is not None:
+            kwargs.pop("strategy", None)
+            return cls.from_artifact(cfg.artifact, candidates, **kwargs)
+        kwargs.setdefault("strategy", cfg.strategy)
+        kwargs.setdefault("strategy_params", cfg.strategy_params or None)
+        return cls(candidates, **kwargs)
 
     # ------------------------------------------------------------------ what it routes with
     @property

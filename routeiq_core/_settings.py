@@ -90,7 +90,7 @@ class RouteIQSettings(BaseSettings):
         return frozenset(p.strip() for p in self.load_plugins.split(",") if p.strip())
 
     def source_of(self, name: str) -> str:
-        """``env ROUTEIQ_X`` for a value from the environment, else ``default``."""
+        """``env <VARIABLE>`` for a value from the environment, else ``default``."""
         return f"env {env_name(name, type(self))}" if name in self.model_fields_set else "default"
 
 
@@ -134,7 +134,7 @@ def effective_config(
     where = "settings"
     if settings.config is not None:
         where = str(settings.config)
-        file_data = read_config_data(settings.config)
+        file_data = read_config_data(settings.config, "RouteIQ settings file")
         data.update(file_data)
         sources.update(dict.fromkeys(file_data, f"file {settings.config}"))
     for name in getattr(model, "env_overrides", ROUTER_FIELDS):

@@ -179,8 +179,9 @@ class BaseStrategy(Generic[P]):
         super().__init_subclass__(**kwargs)
         if "Params" in cls.__dict__:
             return
-        for base in getattr(cls, "__orig_bases__", ()):
+        for base in cls.__dict__.get("__orig_bases__", ()):
             for arg in typing.get_args(base):
+                arg = getattr(arg, "__default__", arg)  # a generic subclass: its type variable's default
                 if isinstance(arg, type) and issubclass(arg, StrategyParams):
                     cls.Params = arg
                     return

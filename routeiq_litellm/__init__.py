@@ -12,16 +12,22 @@ from typing import Any
 __all__ = [
     "AdapterSettings",
     "AsyncRoutedClient",
+    "Attempt",
     "NoHealthyDeploymentError",
     "RouteIQRoutingPlugin",
     "RouteIQRoutingStrategy",
     "RoutedClient",
+    "RoutedResult",
+    "Routing",
     "UnknownModelGroupError",
+    "arouted_call",
     "decision_of",
     "install",
+    "is_retryable",
     "load_settings",
     "make_engine",
     "routed_call",
+    "routing_of",
 ]
 
 _LOCATIONS = {
@@ -37,6 +43,12 @@ _LOCATIONS = {
     "AsyncRoutedClient": "clients",
     "decision_of": "clients",
     "routed_call": "clients",
+    "arouted_call": "clients",
+    "routing_of": "clients",
+    "Attempt": "clients",
+    "RoutedResult": "clients",
+    "Routing": "clients",
+    "is_retryable": "clients",
 }
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routeiq_core import Candidate, Decision, Router
-from routeiq_core._config import build_router
 from routeiq_core._strategy import AsyncStrategy
 from routeiq_core._request import ROLES
 
@@ -168,7 +167,7 @@ class RoutingEngine:
         embedder, centroids and profiles (``Router.with_candidates``)."""
         if self._template is not None:
             return self._template.with_candidates(candidates)
-        router = build_router(self.settings, candidates=candidates)
+        router = Router.from_config(self.settings, candidates=candidates)
         self._template = router
         return router
 

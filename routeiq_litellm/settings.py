@@ -78,7 +78,7 @@ def load_settings(
 
         return effective_config(AdapterSettings)[0]
     if isinstance(source, (str, os.PathLike)):
-        return validate_config(AdapterSettings, read_config_data(source), str(source))
+        return validate_config(AdapterSettings, read_config_data(source, "RouteIQ settings file"), str(source))
     if not isinstance(source, Mapping):
         raise ConfigError(
             f"settings: expected a mapping of RouteIQ settings, got {type(source).__name__}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from typing_extensions import TypeVar
+
 import numpy as np
 from pydantic import Field
 
@@ -42,7 +44,10 @@ def query_matrix(queries: Sequence[Query]) -> np.ndarray:
     return unit_rows(np.stack([np.asarray(q.embedding, dtype=np.float32) for q in queries]))
 
 
-class PerModelStrategy(BaseStrategy):
+PM = TypeVar("PM", bound=PerModelParams, default=PerModelParams)
+
+
+class PerModelStrategy(BaseStrategy[PM]):
     """Subclasses set ``models_`` in ``_fit`` and implement :meth:`_quality_matrix`.
 
     Common fitted attributes (set by :meth:`_fit_common`):

@@ -42,7 +42,7 @@ from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTag
 from routeiq_core.errors import DatasetError
 
 from ._base import model_columns
-from .llm_callable import FakeLLM, FakeRule, LLMParams, LLMRequest, LLMStrategy, Procedure
+from .llm_callable import LLMParams, LLMRequest, LLMStrategy, Procedure
 
 __all__ = ["AutoMixStrategy", "ibc_lift", "parse_verdict"]
 
@@ -121,6 +121,8 @@ class AutoMixStrategy(LLMStrategy):
         sim_fpr: float = Field(0.3, ge=0, le=1, description="Simulated P(verifier says Correct | answer wrong).")
         answer_chars: int = Field(4000, ge=100, description="Longest answer passed to the verifier.")
         seed: int = 0
+
+    params: Params
 
     # ------------------------------------------------------------------ training
     def fit_with_verifier(self, dataset: RoutingDataset, p_ver: Sequence[float] | np.ndarray) -> AutoMixStrategy:
@@ -245,6 +247,8 @@ class AutoMixStrategy(LLMStrategy):
     @classmethod
     def conformance_instances(cls) -> list[LLMStrategy]:
         """Self-verification that says Correct, and one that says Incorrect (a FakeLLM test double)."""
+        from routeiq_core.testing import FakeLLM, FakeRule
+
         say = [FakeRule(r"Verification Decision", "Verification Decision: Correct")]
         deny = [FakeRule(r"Verification Decision", "Verification Decision: Incorrect")]
         return [cls(llm=FakeLLM(say, default="42")), cls(llm=FakeLLM(deny, default="42"), n_verifications=3)]

@@ -42,9 +42,8 @@ class _SizeParams(StrategyParams):
         return value
 
 
-class _SizeBaseline(BaseStrategy):
+class _SizeBaseline(BaseStrategy[_SizeParams]):
     tags = StrategyTags(requires_fit=False, needs_embedding=False)
-    Params = _SizeParams
     #: True: prefer the largest candidate; False: the smallest.
     prefer_large: ClassVar[bool] = False
 

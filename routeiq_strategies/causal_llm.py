@@ -28,7 +28,7 @@ from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTag
 from ._base import candidate_values_batch, model_columns, tie_aware_best
 from ._per_model import query_matrix
 from .knn import KNNStrategy
-from .llm_callable import FakeLLM, LLMParams, LLMRequest, LLMStrategy, Messages, Procedure, match_candidate
+from .llm_callable import LLMParams, LLMRequest, LLMStrategy, Messages, Procedure, match_candidate
 
 __all__ = ["CausalLLMStrategy", "build_routing_prompt"]
 
@@ -68,6 +68,8 @@ class CausalLLMStrategy(LLMStrategy, KNNStrategy):
         example_chars: int = Field(300, ge=20, description="Longest example text (characters).")
         query_chars: int = Field(4000, ge=20, description="Longest query text sent (characters).")
         llm_weight: float = Field(0.5, ge=0, le=1, description="Weight of the LLM's pick against the kNN estimate.")
+
+    params: Params
 
     def _fit(self, dataset: RoutingDataset) -> None:
         KNNStrategy._fit(self, dataset)
@@ -111,6 +113,8 @@ class CausalLLMStrategy(LLMStrategy, KNNStrategy):
     @classmethod
     def conformance_instances(cls) -> list[LLMStrategy]:
         """Bound to a FakeLLM (test double) that answers with the examples' most frequent best model."""
+        from routeiq_core.testing import FakeLLM
+
         return [cls(llm=FakeLLM(default=majority_of_examples), n_examples=5)]
 
 

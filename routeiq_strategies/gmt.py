@@ -124,6 +124,8 @@ class GMTStrategy(TextEmbeddingMixin, GraphRouterStrategy):
         history_turns: int = Field(3, ge=0, description="Earlier user turns averaged into the history term.")
         context_dropout: float = Field(0.3, ge=0, lt=1, description="Training dropout of the user/history terms.")
 
+    params: Params
+
     def _fit(self, dataset: RoutingDataset) -> None:
         x = dataset.require_embeddings().astype(np.float64)
         history, preference = conversation_context(x, dataset.scores, dataset.users, self.params.history_turns)

@@ -140,7 +140,7 @@ class GraphParams(PerModelParams):
     seed: int = 0
 
 
-class GraphRouterStrategy(PerModelStrategy):
+class GraphRouterStrategy(PerModelStrategy[GraphParams]):
     """GraphRouter on numpy: a query-model graph whose edges carry performance.
 
     Attributes set by fit:
@@ -152,7 +152,6 @@ class GraphRouterStrategy(PerModelStrategy):
 
     name: ClassVar[str] = "graph"
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-    Params: ClassVar[type[StrategyParams]] = GraphParams
 
     def min_training_prompts(self) -> int:
         return 4

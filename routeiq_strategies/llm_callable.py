@@ -1,238 +1,60 @@
-"""LLM callables: how strategies that ask an LLM get one, call it safely, and parse its replies.
+"""The base class of the strategies that ask an LLM while deciding.
 
-A strategy never owns an LLM client. The user passes a callable::
-
-    def llm(model: str, messages: list[dict]) -> str: ...          # sync
-    async def allm(model: str, messages: list[dict]) -> str: ...   # async twin
-
-or an ``openai``-style client (``client.chat.completions.create``), which
-:func:`as_llm` wraps. :class:`LLMStrategy` is the base of the LLM-calling
-strategies: it binds the callables (``bind_llm``; they are never saved with an
-artifact), enforces a timeout and a hard cap on calls, and turns any failing call
+:class:`LLMStrategy` binds the user's callables (``bind_llm``; they are never saved with
+an artifact), enforces a timeout and a hard cap on calls, and turns any failing call
 into a safe estimate (the prior) with a warning detail instead of an exception.
 
-Each strategy writes its decision procedure once, as a generator that yields
-:class:`LLMRequest` objects (or lists of them, which ``apredict`` sends
-concurrently) and receives the reply texts; the same generator serves ``predict``
-(sync callable) and ``apredict`` (async callable, or the sync one in a thread).
-
-:class:`FakeLLM` is a deterministic, rule-based **test double** of the callable a
-user supplies. It is not a model and not a component of RouteIQ: it exists so
-that tests and docs can exercise the LLM-calling strategies without a network.
+Each strategy writes its decision procedure once, as a generator (see
+``_llm_driver.py``); the same generator serves ``predict`` (sync callable) and
+``apredict`` (async callable, or the sync one on the bounded executor). The callables
+and reply parsing live in ``_llm_binding.py``; the test double ``FakeLLM`` lives in
+:mod:`routeiq_core.testing`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import re
-import threading
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
+from typing_extensions import Self, TypeVar
 
 from routeiq_core import BaseStrategy, Candidate, Estimate, Query, StrategyParams, StrategyTags
-from routeiq_core.errors import ConfigError, StrategyError
+from routeiq_core.errors import ConfigError
 
 from ._base import candidate_values, column_means
+from ._llm_binding import (
+    AsyncLLM,
+    LLMBinding,
+    LLMCallError,
+    LLMRequest,
+    Messages,
+    SyncLLM,
+    as_llm,
+    match_candidate,
+    response_text,
+)
+from ._llm_driver import Procedure, Reply, Step, call_with_timeout, drive, run_to_completion
 from ._text_embedding import deepcopy_sharing_resources
 
 __all__ = [
     "AsyncLLM",
-    "FakeLLM",
-    "FakeRule",
     "LLMBinding",
     "LLMCallError",
     "LLMParams",
     "LLMRequest",
     "LLMStrategy",
     "Messages",
+    "Procedure",
     "SyncLLM",
     "as_llm",
     "match_candidate",
     "response_text",
 ]
-
-Messages = list[dict[str, Any]]
-SyncLLM = Callable[[str, Messages], str]
-AsyncLLM = Callable[[str, Messages], Awaitable[str]]
-
-
-class LLMCallError(StrategyError):
-    """An LLM call failed, timed out, returned no text, or exceeded the call cap."""
-
-    def __init__(self, message: str, *, model: str = "", cause: str = "") -> None:
-        super().__init__(message)
-        self.model = model
-        self.cause = cause
-
-
-@dataclass(frozen=True, slots=True)
-class LLMRequest:
-    """One call a strategy wants made: ``model`` and OpenAI-style ``messages``."""
-
-    model: str
-    messages: tuple[Mapping[str, Any], ...]
-    purpose: str = ""
-
-    @classmethod
-    def user(cls, model: str, text: str, *, system: str | None = None, purpose: str = "") -> LLMRequest:
-        msgs: list[dict[str, Any]] = []
-        if system:
-            msgs.append({"role": "system", "content": system})
-        msgs.append({"role": "user", "content": text})
-        return cls(model, tuple(msgs), purpose)
-
-    def message_list(self) -> Messages:
-        return [dict(m) for m in self.messages]
-
-
-# --------------------------------------------------------------------------- wrapping user callables
-
-
-def response_text(response: Any) -> str:
-    """The text of a reply: a string, an OpenAI ``ChatCompletion`` object, or its dict form."""
-    if isinstance(response, str):
-        return response
-    choices = response.get("choices") if isinstance(response, Mapping) else getattr(response, "choices", None)
-    if choices:
-        first = choices[0]
-        message = first.get("message") if isinstance(first, Mapping) else getattr(first, "message", None)
-        if message is not None:
-            content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", None)
-            if isinstance(content, str):
-                return content
-            if content is None:
-                return ""
-        text = first.get("text") if isinstance(first, Mapping) else getattr(first, "text", None)
-        if isinstance(text, str):
-            return text
-    raise LLMCallError(
-        f"the LLM callable returned {type(response).__name__}; expected a string or an OpenAI-style "
-        "chat completion (choices[0].message.content)",
-        cause="bad_response",
-    )
-
-
-@dataclass(frozen=True)
-class LLMBinding:
-    """The callables a strategy uses: a sync one, an async one, or both."""
-
-    sync: SyncLLM | None = None
-    async_: AsyncLLM | None = None
-
-    def __bool__(self) -> bool:
-        return self.sync is not None or self.async_ is not None
-
-
-def _openai_create(client: Any) -> Callable[..., Any] | None:
-    chat = getattr(client, "chat", None)
-    completions = getattr(chat, "completions", None)
-    create = getattr(completions, "create", None)
-    return create if callable(create) else None
-
-
-def _wrap_openai(client: Any, create_kwargs: Mapping[str, Any]) -> LLMBinding:
-    create = _openai_create(client)
-    assert create is not None
-    extra = dict(create_kwargs)
-    if inspect.iscoroutinefunction(create) or inspect.iscoroutinefunction(inspect.unwrap(create)):
-
-        async def acall(model: str, messages: Messages) -> str:
-            return response_text(await create(model=model, messages=messages, **extra))
-
-        return LLMBinding(async_=acall)
-
-    def call(model: str, messages: Messages) -> str:
-        return response_text(create(model=model, messages=messages, **extra))
-
-    return LLMBinding(sync=call)
-
-
-def as_llm(obj: Any, async_obj: Any = None, **create_kwargs: Any) -> LLMBinding:
-    """Turn what a user passes into an :class:`LLMBinding`.
-
-    Accepted: a function ``(model, messages) -> str``, a coroutine function (async),
-    an object with both ``__call__`` and an async ``acall`` (like :class:`FakeLLM`),
-    an ``openai.OpenAI`` / ``openai.AsyncOpenAI`` client (``create_kwargs`` such as
-    ``temperature`` are passed to every ``chat.completions.create``), or a binding.
-    ``async_obj`` adds an async twin to a sync ``obj``.
-    """
-    if isinstance(obj, LLMBinding):
-        binding = obj
-    elif obj is None:
-        binding = LLMBinding()
-    elif _openai_create(obj) is not None:
-        binding = _wrap_openai(obj, create_kwargs)
-    elif inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(getattr(obj, "__call__", None)):
-        binding = LLMBinding(async_=obj)
-    elif callable(obj):
-        acall = getattr(obj, "acall", None)
-        binding = LLMBinding(sync=obj, async_=acall if inspect.iscoroutinefunction(acall) else None)
-    else:
-        raise ConfigError(
-            f"llm: expected a callable (model, messages) -> str, an async one, or an openai-style client, "
-            f"got {type(obj).__name__}"
-        )
-    if async_obj is not None:
-        extra = as_llm(async_obj, **create_kwargs)
-        if extra.async_ is None:
-            raise ConfigError(
-                f"async_llm: expected a coroutine function or an async openai client, got {type(async_obj).__name__}"
-            )
-        binding = LLMBinding(sync=binding.sync, async_=extra.async_)
-    return binding
-
-
-# --------------------------------------------------------------------------- parsing replies
-
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def _norm(text: str) -> str:
-    return _NON_ALNUM.sub("", text.lower())
-
-
-def match_candidate(text: str, candidates: Sequence[Candidate]) -> Candidate | None:
-    """The candidate a free-text reply names, or None.
-
-    Names and model ids (also the part after the last ``/``) are compared after
-    lower-casing and dropping punctuation, so ``"Llama 3.1 8B Instruct"`` matches
-    ``llama-3.1-8b-instruct``. The longest match wins; among equally long matches
-    the one mentioned first.
-    """
-    if not text:
-        return None
-    hay = _norm(text)
-    lowered = text.lower()
-    best: tuple[int, int, int] | None = None  # (-length, position, index)
-    for i, cand in enumerate(candidates):
-        keys = {cand.name, cand.model, cand.model.rsplit("/", 1)[-1], cand.name.rsplit("/", 1)[-1]}
-        for key in keys:
-            k = _norm(key)
-            if not k:
-                continue
-            if len(k) >= 3:
-                pos = hay.find(k)
-            else:  # very short names ("a", "b2") only as a whole word, or as the whole reply
-                found = re.search(rf"(?<![a-z0-9]){re.escape(key.lower())}(?![a-z0-9])", lowered)
-                pos = 0 if hay == k else (found.start() if found else -1)
-            if pos >= 0:
-                rank = (-len(k), pos, i)
-                if best is None or rank < best:
-                    best = rank
-    return None if best is None else candidates[best[2]]
-
-
-# --------------------------------------------------------------------------- the base class
-
-Step = Union[LLMRequest, list[LLMRequest]]
-Reply = Union[str, list[str]]
-Procedure = Generator[Step, Reply, Estimate]
 
 
 class LLMParams(StrategyParams):
@@ -242,8 +64,13 @@ class LLMParams(StrategyParams):
     max_llm_calls: int = Field(16, ge=1, description="Hard cap on LLM calls per decision.")
 
 
+LP = TypeVar("LP", bound=LLMParams, default=LLMParams)
+
+
 @dataclass
 class _CallLog:
+    """The calls of one decision: the cap, and one entry (model, purpose, ms, ok, error) per call."""
+
     cap: int
     entries: list[dict[str, Any]] = field(default_factory=list)
 
@@ -251,8 +78,48 @@ class _CallLog:
         if len(self.entries) + n > self.cap:
             raise LLMCallError(f"call cap of {self.cap} LLM calls per decision reached", model=model, cause="cap")
 
+    def _start(self, req: LLMRequest) -> dict[str, Any]:
+        self.reserve(1, req.model)
+        entry: dict[str, Any] = {"model": req.model, "purpose": req.purpose}
+        self.entries.append(entry)
+        return entry
 
-class LLMStrategy(BaseStrategy):
+    def record(self, req: LLMRequest, call: Callable[[], str]) -> str:
+        entry, start = self._start(req), time.perf_counter()
+        try:
+            text = call()
+        except BaseException as exc:  # noqa: BLE001 - any failure of user code becomes a fallback
+            raise _failed(entry, start, req, exc) from None
+        return _succeeded(entry, start, text)
+
+    async def arecord(self, req: LLMRequest, call: Callable[[], Awaitable[str]]) -> str:
+        entry, start = self._start(req), time.perf_counter()
+        try:
+            text = await call()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise _failed(entry, start, req, exc) from None
+        return _succeeded(entry, start, text)
+
+
+def _succeeded(entry: dict[str, Any], start: float, text: str) -> str:
+    entry["ms"] = round((time.perf_counter() - start) * 1000, 3)
+    entry["ok"] = True
+    return str(text)
+
+
+def _failed(entry: dict[str, Any], start: float, req: LLMRequest, error: BaseException) -> LLMCallError:
+    entry["ms"] = round((time.perf_counter() - start) * 1000, 3)
+    entry["ok"] = False
+    entry["error"] = type(error).__name__
+    if isinstance(error, LLMCallError):
+        return error
+    cause = "timeout" if isinstance(error, (TimeoutError, asyncio.TimeoutError)) else "error"
+    return LLMCallError(f"LLM call to {req.model!r} failed: {type(error).__name__}", model=req.model, cause=cause)
+
+
+class LLMStrategy(BaseStrategy[LP]):
     """Base of the strategies that call an LLM while deciding.
 
     Subclasses implement ``_procedure(query, candidates)``: a generator that yields
@@ -269,7 +136,6 @@ class LLMStrategy(BaseStrategy):
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=False, deterministic=False, needs_embedding=False, calls_llm=True
     )
-    Params: ClassVar[type[StrategyParams]] = LLMParams
 
     def __init__(
         self,
@@ -284,7 +150,7 @@ class LLMStrategy(BaseStrategy):
         self._binding = as_llm(llm, async_llm)
 
     # ------------------------------------------------------------------ binding
-    def bind_llm(self, llm: Any = None, *, async_llm: Any = None, **create_kwargs: Any) -> LLMStrategy:
+    def bind_llm(self, llm: Any = None, *, async_llm: Any = None, **create_kwargs: Any) -> Self:
         """Attach the LLM callable(s) (see :func:`as_llm`); returns self for chaining."""
         self._binding = as_llm(llm, async_llm, **create_kwargs)
         return self
@@ -293,17 +159,19 @@ class LLMStrategy(BaseStrategy):
     def llm(self) -> LLMBinding:
         return self._binding
 
-    def clone(self, **changes: Any) -> LLMStrategy:
+    def clone(self, **changes: Any) -> Self:
         new = super().clone(**changes)
         new._binding = self._binding
         return new
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> BaseStrategy:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return deepcopy_sharing_resources(self, memo)  # type: ignore[no-any-return]
 
     @classmethod
-    def conformance_instances(cls) -> list[LLMStrategy]:
+    def conformance_instances(cls) -> list[Self]:
         """Configured instances with a :class:`FakeLLM`, for the conformance kit."""
+        from routeiq_core.testing import FakeLLM
+
         return [cls(llm=FakeLLM())]
 
     def _missing_llm(self) -> ConfigError:
@@ -352,87 +220,37 @@ class LLMStrategy(BaseStrategy):
         return self._binding
 
     def _call_sync(self, req: LLMRequest, log: _CallLog) -> str:
-        log.reserve(1, req.model)
         binding = self._binding_for(req)
         fn = binding.sync if binding.sync is not None else self._binding.sync
         assert fn is not None
-        start = time.perf_counter()
-        entry: dict[str, Any] = {"model": req.model, "purpose": req.purpose}
-        log.entries.append(entry)
-        box: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                box["text"] = response_text(fn(req.model, req.message_list()))
-            except BaseException as exc:  # noqa: BLE001 - any failure of user code becomes a fallback
-                box["error"] = exc
-
-        timeout = self._timeout()
-        if timeout is None:
-            run()
-        else:
-            worker = threading.Thread(target=run, name=f"routeiq-llm-{self.name}", daemon=True)
-            worker.start()
-            worker.join(timeout)
-            if worker.is_alive():
-                box["error"] = TimeoutError(f"no reply within {timeout} s")
-        entry["ms"] = round((time.perf_counter() - start) * 1000, 3)
-        return self._finish(entry, box, req)
+        return log.record(req, lambda: response_text(call_with_timeout(
+            lambda: fn(req.model, req.message_list()), self._timeout())))
 
     async def _call_async(self, req: LLMRequest, log: _CallLog) -> str:
-        log.reserve(1, req.model)
-        start = time.perf_counter()
-        entry: dict[str, Any] = {"model": req.model, "purpose": req.purpose}
-        log.entries.append(entry)
-        box: dict[str, Any] = {}
         binding = self._binding_for(req)
-        try:
+
+        async def call() -> str:
             if binding.async_ is not None:
-                coro = binding.async_(req.model, req.message_list())
+                coro: Awaitable[str] = binding.async_(req.model, req.message_list())
             elif binding.sync is not None:
-                coro = asyncio.to_thread(binding.sync, req.model, req.message_list())
+                sync = binding.sync
+                coro = asyncio.get_running_loop().run_in_executor(
+                    None, call_with_timeout, lambda: sync(req.model, req.message_list()), None)
             else:
                 raise self._missing_llm()
-            box["text"] = response_text(await asyncio.wait_for(coro, self._timeout()))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001
-            box["error"] = exc
-        entry["ms"] = round((time.perf_counter() - start) * 1000, 3)
-        return self._finish(entry, box, req)
+            return response_text(await asyncio.wait_for(coro, self._timeout()))
 
-    @staticmethod
-    def _finish(entry: dict[str, Any], box: dict[str, Any], req: LLMRequest) -> str:
-        error = box.get("error")
-        if error is None:
-            entry["ok"] = True
-            return str(box["text"])
-        entry["ok"] = False
-        entry["error"] = type(error).__name__
-        if isinstance(error, LLMCallError):
-            raise error
-        cause = "timeout" if isinstance(error, (TimeoutError, asyncio.TimeoutError)) else "error"
-        raise LLMCallError(f"LLM call to {req.model!r} failed: {type(error).__name__}: {error}",
-                           model=req.model, cause=cause) from None
+        return await log.arecord(req, call)
 
-    def _drive(self, query: Query, candidates: Sequence[Candidate],
-               answer: Callable[[Step, _CallLog], Reply]) -> Estimate:
-        log = _CallLog(self._cap())
-        gen = self._procedure(query, candidates)
-        try:
-            step = next(gen)
-            while True:
-                try:
-                    reply = answer(step, log)
-                except LLMCallError as exc:
-                    step = gen.throw(exc)
-                else:
-                    step = gen.send(reply)
-        except StopIteration as stop:
-            estimate: Estimate = stop.value
-            return _with_calls(estimate, log)
-        except LLMCallError as exc:
-            return self._fallback(query, candidates, str(exc), log)
+    def _run(self, query: Query, candidates: Sequence[Candidate], log: _CallLog,
+             answer: Callable[[Step], Awaitable[Reply]]) -> Awaitable[Estimate]:
+        """The procedure driven by ``answer``; an unhandled call failure gives the prior."""
+        async def run() -> Estimate:
+            try:
+                return _with_calls(await drive(self._procedure(query, candidates), answer), log)
+            except LLMCallError as exc:
+                return self._fallback(query, candidates, str(exc), log)
+        return run()
 
     def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
         if not self._binding:
@@ -446,47 +264,37 @@ class LLMStrategy(BaseStrategy):
                 f"{self.name}: only an async LLM callable is bound and an event loop is running; "
                 "await strategy.apredict(...) or bind a sync callable too"
             )
+        log = _CallLog(self._cap())
 
-        def answer(step: Step, log: _CallLog) -> Reply:
+        async def answer(step: Step) -> Reply:  # never suspends: the sync path
             if isinstance(step, list):
                 log.reserve(len(step), step[0].model if step else "")
                 return [self._call_sync(r, log) for r in step]
             return self._call_sync(step, log)
 
-        return self._drive(query, candidates, answer)
+        return run_to_completion(self._run(query, candidates, log, answer))  # type: ignore[arg-type]
 
     def _predict_batch(self, queries: Sequence[Query], candidates: Sequence[Candidate]) -> list[Estimate]:
         return [self._predict(q, candidates) for q in queries]
 
     async def apredict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
-        """Async ``predict``: awaits the async callable (or runs the sync one in a thread)."""
+        """Async ``predict``: awaits the async callable (or runs the sync one on the bounded executor)."""
         self._check_predict_input(query, candidates)
         if not self._binding:
             raise self._missing_llm()
         log = _CallLog(self._cap())
-        gen = self._procedure(query, candidates)
-        try:
-            step = next(gen)
-            while True:
-                try:
-                    if isinstance(step, list):
-                        log.reserve(len(step), step[0].model if step else "")
-                        results = await asyncio.gather(*(self._call_async(r, log) for r in step),
-                                                       return_exceptions=True)
-                        failed = [r for r in results if isinstance(r, BaseException)]
-                        if failed:
-                            raise failed[0]
-                        reply: Reply = [str(r) for r in results]
-                    else:
-                        reply = await self._call_async(step, log)
-                except LLMCallError as exc:
-                    step = gen.throw(exc)
-                else:
-                    step = gen.send(reply)
-        except StopIteration as stop:
-            return _with_calls(stop.value, log)
-        except LLMCallError as exc:
-            return self._fallback(query, candidates, str(exc), log)
+
+        async def answer(step: Step) -> Reply:
+            if isinstance(step, list):
+                log.reserve(len(step), step[0].model if step else "")
+                results = await asyncio.gather(*(self._call_async(r, log) for r in step), return_exceptions=True)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if failed:
+                    raise failed[0]
+                return [str(r) for r in results]
+            return await self._call_async(step, log)
+
+        return await self._run(query, candidates, log, answer)
 
 
 def _with_calls(estimate: Estimate, log: _CallLog) -> Estimate:
@@ -494,105 +302,3 @@ def _with_calls(estimate: Estimate, log: _CallLog) -> Estimate:
     details.setdefault("llm_calls", log.entries)
     return Estimate(quality=estimate.quality, cost=estimate.cost, details=details,
                     confidence=estimate.confidence, category=estimate.category)
-
-
-# --------------------------------------------------------------------------- the test double
-
-FakeReply = Union[str, Sequence[str], Callable[[str, Messages], str]]
-
-
-@dataclass(frozen=True)
-class FakeRule:
-    """If ``pattern`` (a regex) occurs in the last message (and ``model`` matches), answer ``reply``.
-
-    ``reply`` is a string, a list of strings (taken in turn, or drawn with the
-    FakeLLM's seeded generator when ``sample=True``), or a function of
-    ``(model, messages)``.
-    """
-
-    pattern: str
-    reply: FakeReply
-    model: str | None = None
-    sample: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FakeCall:
-    model: str
-    messages: Messages
-
-
-class FakeLLM:
-    """A deterministic, rule-based stand-in for a user's LLM callable (tests and docs only).
-
-    It answers by the first matching :class:`FakeRule`, else ``default``; it raises
-    for models in ``fail_models`` and blocks for ``delay_s`` seconds for models in
-    ``slow_models`` (to exercise timeouts). Every call is recorded in ``calls``.
-    The default reply is a neutral sentence that no strategy can parse as a choice,
-    so a strategy built with ``FakeLLM()`` and no rules exercises its fallback path.
-    """
-
-    def __init__(
-        self,
-        rules: Sequence[FakeRule | tuple[Any, ...]] = (),
-        *,
-        default: FakeReply = "I am a test double and have no opinion.",
-        seed: int = 0,
-        fail_models: Sequence[str] = (),
-        slow_models: Sequence[str] = (),
-        delay_s: float = 1.0,
-    ) -> None:
-        self.rules = [r if isinstance(r, FakeRule) else FakeRule(*r) for r in rules]
-        self.default = default
-        self.fail_models = frozenset(fail_models)
-        self.slow_models = frozenset(slow_models)
-        self.delay_s = delay_s
-        self.calls: list[FakeCall] = []
-        self._rng = np.random.default_rng(seed)
-        self._turn: dict[int, int] = {}
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-
-    def __call__(self, model: str, messages: Messages) -> str:
-        if model in self.slow_models:
-            self._release.wait(self.delay_s)
-        return self._answer(model, messages)
-
-    async def acall(self, model: str, messages: Messages) -> str:
-        if model in self.slow_models:
-            await asyncio.sleep(self.delay_s)
-        return self._answer(model, messages)
-
-    def _answer(self, model: str, messages: Messages) -> str:
-        with self._lock:
-            self.calls.append(FakeCall(model, [dict(m) for m in messages]))
-        if model in self.fail_models:
-            raise RuntimeError(f"FakeLLM: model {model!r} is configured to fail")
-        last = messages[-1].get("content", "") if messages else ""
-        text = last if isinstance(last, str) else str(last)
-        for i, rule in enumerate(self.rules):
-            if rule.model is not None and rule.model != model:
-                continue
-            if re.search(rule.pattern, text, flags=re.S):
-                return self._reply(i, rule.reply, rule.sample, model, messages)
-        return self._reply(-1, self.default, False, model, messages)
-
-    def _reply(self, key: int, reply: FakeReply, sample: bool, model: str, messages: Messages) -> str:
-        if callable(reply):
-            return str(reply(model, messages))
-        if isinstance(reply, str):
-            return reply
-        options = list(reply)
-        with self._lock:
-            if sample:
-                return str(options[int(self._rng.integers(len(options)))])
-            turn = self._turn.get(key, 0)
-            self._turn[key] = turn + 1
-        return str(options[turn % len(options)])
-
-    def release(self) -> None:
-        """Unblock every call waiting on a slow model (ends a timeout test quickly)."""
-        self._release.set()
-
-    def models_called(self) -> list[str]:
-        return [c.model for c in self.calls]

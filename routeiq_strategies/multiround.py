@@ -36,7 +36,6 @@ from ._base import candidate_values_batch
 from ._text_embedding import TextEmbeddingMixin
 from .knn import KNNStrategy
 from .llm_callable import (
-    FakeLLM,
     LLMParams,
     LLMRequest,
     LLMStrategy,
@@ -107,6 +106,8 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
         max_subqueries: int = Field(4, ge=1, le=16)
         query_chars: int = Field(4000, ge=20)
 
+    params: Params
+
     def _fit(self, dataset: RoutingDataset) -> None:
         KNNStrategy._fit(self, dataset)
 
@@ -147,6 +148,8 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
     @classmethod
     def conformance_instances(cls) -> list[LLMStrategy]:
         """Bound to a FakeLLM (test double) that splits on " and " / "?"."""
+        from routeiq_core.testing import FakeLLM
+
         return [cls(llm=FakeLLM(default=split_on_and), k=5)]
 
 
@@ -160,6 +163,8 @@ class LLMMultiRoundStrategy(LLMStrategy):
         max_subqueries: int = Field(4, ge=1, le=16)
         assignment_weight: float = Field(0.5, ge=0, le=1)
         query_chars: int = Field(4000, ge=20)
+
+    params: Params
 
     def _procedure(self, query: Query, candidates: Sequence[Candidate]) -> Procedure:
         p = self.params
@@ -182,6 +187,8 @@ class LLMMultiRoundStrategy(LLMStrategy):
     @classmethod
     def conformance_instances(cls) -> list[LLMStrategy]:
         """Bound to a FakeLLM (test double) that assigns every sub-query to the first listed model."""
+        from routeiq_core.testing import FakeLLM
+
         return [cls(llm=FakeLLM(default=assign_first_candidate))]
 
 

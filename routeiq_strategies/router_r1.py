@@ -31,8 +31,6 @@ from pydantic import Field
 from routeiq_core import Candidate, Estimate, Query, StrategyParams
 
 from .llm_callable import (
-    FakeLLM,
-    FakeRule,
     LLMBinding,
     LLMCallError,
     LLMParams,
@@ -96,6 +94,8 @@ class RouterR1Strategy(LLMStrategy):
         selection_weight: float = Field(0.5, ge=0, le=1)
         info_chars: int = Field(1500, ge=50, description="Longest pool reply fed back to the policy.")
         query_chars: int = Field(4000, ge=20)
+
+    params: Params
 
     def __init__(
         self,
@@ -188,6 +188,8 @@ class RouterR1Strategy(LLMStrategy):
     @classmethod
     def conformance_instances(cls) -> list[LLMStrategy]:
         """A FakeLLM policy (test double) that consults the first listed candidate once, then answers."""
+        from routeiq_core.testing import FakeLLM, FakeRule
+
         fake = FakeLLM([FakeRule(r"<information>", "<answer>done</answer>"),
                         FakeRule(r"^Question:", search_first_candidate)],
                        default="a pool model's reply")

@@ -157,6 +157,8 @@ class RouterDCStrategy(PerModelStrategy):
         learning_rate: float = Field(2e-3, gt=0)
         seed: int = 0
 
+    params: Params
+
     def min_training_prompts(self) -> int:
         return max(4, self.params.top_k + 1)
 

@@ -70,7 +70,7 @@ def spherical_kmeans(x: np.ndarray, k: int, *, seed: int = 0, max_iter: int = 50
     return centres, labels
 
 
-class ClusterStrategy(BaseStrategy):
+class ClusterStrategy(BaseStrategy[ClusterParams]):
     """Clusters of similar prompts; quality = each model's shrunk mean score in the nearest clusters.
 
     Training runs spherical k-means on the prompt embeddings. For cluster ``c`` and
@@ -91,8 +91,6 @@ class ClusterStrategy(BaseStrategy):
 
     name: ClassVar[str] = "example.cluster"
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-    Params: ClassVar[type[StrategyParams]] = ClusterParams
-    params: ClusterParams
 
     def _fit(self, dataset: RoutingDataset) -> None:
         x = dataset.require_embeddings().astype(np.float64)

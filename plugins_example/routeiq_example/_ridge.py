@@ -26,7 +26,7 @@ class RidgeParams(StrategyParams):
     )
 
 
-class RidgeStrategy(BaseStrategy):
+class RidgeStrategy(BaseStrategy[RidgeParams]):
     """One ridge regression per model from the prompt embedding to its score, clipped to [0, 1].
 
     Each model is fitted on the prompts where its score is known, in closed form
@@ -43,8 +43,6 @@ class RidgeStrategy(BaseStrategy):
 
     name: ClassVar[str] = "example.ridge"
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-    Params: ClassVar[type[StrategyParams]] = RidgeParams
-    params: RidgeParams
 
     def _fit(self, dataset: RoutingDataset) -> None:
         x = dataset.require_embeddings().astype(np.float64)

@@ -57,13 +57,13 @@ def _read_input(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._config import build_router
+    from .._router import Router
     from .._settings import effective_config, settings_with_config
 
     request = _read_input(args)
     explicit = {"candidates": args.candidates, "artifact": args.artifact, "strategy": args.strategy}
     config, _ = effective_config(settings=settings_with_config(args.config), explicit=explicit)
-    router = build_router(config)
+    router = Router.from_config(config)
     decision = router.decide(**request, profile=args.profile)
     if args.json:
         print(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False))

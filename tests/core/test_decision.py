@@ -22,7 +22,8 @@ DECISION_KEYS = {
 }
 RANKING_KEYS = {"name", "model", "rank", "score", "quality", "cost_usd", "tier"}
 SIGNAL_KEYS = {"name", "value", "weight", "detail"}
-TIMING_KEYS = {"parse", "signals", "load", "embed", "classify", "strategy", "select", "total"}
+TIMING_KEYS = {"parse", "signals", "load", "embed", "classify", "before", "eligibility", "strategy", "choice", "explain",
+               "total"}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from routeiq_core import Candidate, ConfigError, DatasetError, Query, RoutingDataset
 from routeiq_strategies.automix import AutoMixStrategy, ibc_lift, parse_verdict
-from routeiq_strategies.llm_callable import FakeLLM, FakeRule
+from routeiq_core.testing import FakeLLM, FakeRule
 
 SMALL = Candidate(name="small", input_cost_per_mtok=0.1, output_cost_per_mtok=0.1)
 LARGE = Candidate(name="large", input_cost_per_mtok=5.0, output_cost_per_mtok=15.0)

@@ -10,7 +10,7 @@ import pytest
 
 from routeiq_core import Candidate, ConfigError
 from routeiq_strategies.causal_llm import CausalLLMStrategy, build_routing_prompt, majority_of_examples
-from routeiq_strategies.llm_callable import FakeLLM
+from routeiq_core.testing import FakeLLM
 
 
 def _examples_in(prompt: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from routeiq_core import Candidate, ConfigError, Query, RoutingDataset, default_embedder
-from routeiq_strategies.llm_callable import FakeLLM
+from routeiq_core.testing import FakeLLM
 from routeiq_strategies.multiround import (
     KNNMultiRoundStrategy,
     LLMMultiRoundStrategy,

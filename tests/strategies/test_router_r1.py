@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from routeiq_core import Candidate, ConfigError, Query
-from routeiq_strategies.llm_callable import FakeLLM, FakeRule
+from routeiq_core.testing import FakeLLM, FakeRule
 from routeiq_strategies.router_r1 import RouterR1Strategy, parse_policy_turn
 
 CANDS = [Candidate(name="qwen2.5-7b-instruct", model="nim/qwen2.5-7b-instruct"),

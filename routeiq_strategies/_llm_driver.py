@@ -1,0 +1,87 @@
+"""Driving a sans-I/O decision procedure: one driver for the sync and the async path.
+
+An LLM-calling strategy writes its procedure once, as a generator that yields
+:class:`~._llm_binding.LLMRequest` objects (or lists of them) and receives the reply
+texts. :func:`drive` runs it against an ``answer`` coroutine function; the sync path
+passes an ``answer`` that never suspends and runs the same coroutine with
+:func:`run_to_completion`, so there is exactly one loop.
+
+Sync calls with a timeout run on one bounded, process-wide executor
+(:func:`call_with_timeout`): a provider that never answers occupies at most
+``MAX_LLM_THREADS`` threads, and a call that cannot start in time times out like
+one that started and hung. No thread is ever created per call.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar, Union
+
+from routeiq_core import Estimate
+
+from ._llm_binding import LLMCallError, LLMRequest
+
+__all__ = ["MAX_LLM_THREADS", "Procedure", "Reply", "Step", "call_with_timeout", "drive", "run_to_completion"]
+
+Step = Union[LLMRequest, list[LLMRequest]]
+Reply = Union[str, list[str]]
+Procedure = Generator[Step, Reply, Estimate]
+T = TypeVar("T")
+
+#: Threads that run sync LLM calls with a timeout, for the whole process.
+MAX_LLM_THREADS = 8
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(max_workers=MAX_LLM_THREADS, thread_name_prefix="routeiq-llm")
+    return _executor
+
+
+def call_with_timeout(fn: Callable[[], T], timeout: float | None) -> T:
+    """``fn()`` on the bounded executor, waiting at most ``timeout`` seconds (None: inline, no limit)."""
+    if timeout is None:
+        return fn()
+    future = _pool().submit(fn)
+    try:
+        return future.result(timeout)
+    except FutureTimeout:
+        future.cancel()  # not started yet (every thread busy): it never will
+        raise TimeoutError(f"no reply within {timeout} s") from None
+
+
+async def drive(procedure: Procedure, answer: Callable[[Step], Awaitable[Reply]]) -> Estimate:
+    """Run ``procedure`` to its Estimate. A failing call is thrown into the generator as
+    :class:`LLMCallError`; if the generator does not handle it, the error propagates."""
+    advance: Callable[[], Step] = functools.partial(next, procedure)
+    while True:
+        try:
+            step = advance()
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        try:
+            reply = await answer(step)
+        except LLMCallError as exc:
+            advance = functools.partial(procedure.throw, exc)
+        else:
+            advance = functools.partial(procedure.send, reply)
+
+
+def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends (the sync path of :func:`drive`)."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("a sync LLM procedure suspended; its answer function must not await")
