@@ -30,8 +30,7 @@ MEDIUM = (
     "code so that database access and publishing do not block each other. Include a short code "
     "example with an async driver and explain the trade-offs."
 )
-WORDS = ("routing latency embedding tokenizer candidate profile quality budget deployment model "
-         "request decision centroid signal").split()
+WORDS = ["routing", "latency", "embedding", "tokenizer", "candidate", "profile", "quality", "budget", "deployment", "model", "request", "decision", "centroid", "signal"]
 
 
 def long_text(chars: int) -> str:

@@ -15,11 +15,11 @@ from ._counters import Counters
 from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Ranking, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
+from ._extensions import AfterDecide, BeforeDecide, DecisionContext, RouterExtension
+from ._featurize import Featurizer
 from ._profiles import BUILTIN_PROFILES, Profile, relative_costs, select_many, utilities
 from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
 from ._request import Message, Request, RequestMetadata, parse_request
-from ._extensions import AfterDecide, BeforeDecide, DecisionContext, RouterExtension
-from ._featurize import Featurizer
 from ._router import Router
 from ._strategy import (
     AsyncStrategy,
@@ -32,7 +32,6 @@ from ._strategy import (
     validate_strategy,
 )
 from ._types import Estimate, Query, StrategyParams, StrategyTags
-from .hookspecs import hookimpl
 from .errors import (
     ArtifactError,
     ArtifactVersionWarning,
@@ -55,17 +54,19 @@ from .errors import (
     StrategyNotFoundError,
     UnknownProfileError,
 )
+from .hookspecs import hookimpl
 
 __all__ = [
+    "BUILTIN_PROFILES",
+    "CAPABILITIES",
+    "TIER_NAMES",
     "AfterDecide",
     "Alternative",
     "ArtifactError",
     "ArtifactVersionWarning",
     "AsyncStrategy",
-    "BUILTIN_PROFILES",
     "BaseStrategy",
     "BeforeDecide",
-    "CAPABILITIES",
     "Candidate",
     "CandidateError",
     "Catalog",
@@ -116,7 +117,6 @@ __all__ = [
     "StrategyParams",
     "StrategyRegistry",
     "StrategyTags",
-    "TIER_NAMES",
     "TrainedStrategy",
     "UnknownProfileError",
     "default_embedder",

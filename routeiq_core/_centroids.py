@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ._embedding import Embedder
 from ._artifacts import read_artifact, write_artifact
+from ._embedding import Embedder
 from ._types import Classification
 from .errors import ArtifactError, CentroidError
 
-__all__ = ["CategoryInfo", "CentroidSet", "Classification", "DEFAULT_CENTROIDS", "DEFAULT_SEEDS"]
+__all__ = ["DEFAULT_CENTROIDS", "DEFAULT_SEEDS", "CategoryInfo", "CentroidSet", "Classification"]
 
 DATA = Path(__file__).parent / "data"
 DEFAULT_CENTROIDS = DATA / "centroids"

@@ -72,7 +72,7 @@ class Ranking(Sequence[Alternative]):
     def __len__(self) -> int:
         return len(self._items) if self._items is not None else len(self._columns[0])
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+    def __getitem__(self, index):
         return self._materialise()[index]
 
     def __iter__(self) -> Iterator[Alternative]:

@@ -9,8 +9,7 @@ excluded candidate gets a reason; ``Decision.excluded`` shows them.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._candidates import Candidate
 from ._profiles import Profile

@@ -107,8 +107,8 @@ class DecisionContext:
         self.pin = pin  # type: ignore[assignment]
         self.pin_reason = pin_reason  # type: ignore[assignment]
         self.excluded = excluded  # type: ignore[assignment]
-        del self.notes[notes:]  # type: ignore[misc]
-        del self.warnings[warns:]  # type: ignore[misc]
+        del self.notes[int(notes):]  # type: ignore[call-overload]
+        del self.warnings[int(warns):]  # type: ignore[call-overload]
 
 
 @runtime_checkable

@@ -14,8 +14,8 @@ from collections.abc import Collection, Sequence
 
 from ._candidates import Candidate
 from ._decision import Decision
-from ._extensions import DecisionContext, RouterExtension
 from ._embedding import Embedder
+from ._extensions import DecisionContext, RouterExtension
 from ._strategy import Strategy, TrainedStrategy
 from .errors import ArtifactError, ConfigError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._artifacts import read_artifact, write_artifact
 from .errors import ArtifactError
@@ -23,10 +23,10 @@ __all__ = ["StrategyLookup", "load_strategy", "save_strategy"]
 class StrategyLookup(Protocol):
     """Anything that maps a strategy name to its class (``StrategyRegistry`` does)."""
 
-    def get(self, name: str) -> type[BaseStrategy]: ...
+    def get(self, name: str) -> type[BaseStrategy[Any]]: ...
 
 
-def save_strategy(strategy: BaseStrategy, path: str | os.PathLike[str]) -> Path:
+def save_strategy(strategy: BaseStrategy[Any], path: str | os.PathLike[str]) -> Path:
     strategy.check_fitted()
     arrays, state = strategy.get_state()
     manifest = {
@@ -42,10 +42,10 @@ def save_strategy(strategy: BaseStrategy, path: str | os.PathLike[str]) -> Path:
 def load_strategy(
     path: str | os.PathLike[str],
     *,
-    expected: type[BaseStrategy] | None = None,
+    expected: type[BaseStrategy[Any]] | None = None,
     registry: StrategyLookup | None = None,
     embedding_model: str | None = None,
-) -> BaseStrategy:
+) -> BaseStrategy[Any]:
     """Rebuild a strategy from an artifact directory.
 
     The class is ``expected`` if given, else ``registry.get(<the manifest's strategy name>)``.

@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
-import os
 import re
 import threading
 import warnings

@@ -15,8 +15,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from ._types import Signal
 from ._request import Request
+from ._types import Signal
 
 __all__ = ["TextSignals", "analyse", "complexity_level"]
 

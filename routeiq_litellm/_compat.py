@@ -17,8 +17,8 @@ from typing import Any
 from routeiq_core.errors import MissingDependencyError
 
 __all__ = [
-    "active_cooldown_ids",
     "aactive_cooldown_ids",
+    "active_cooldown_ids",
     "bind_strategy",
     "group_deployments",
     "import_litellm",

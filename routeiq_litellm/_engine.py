@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routeiq_core import Candidate, Decision, Router
-from routeiq_core._strategy import AsyncStrategy
 from routeiq_core._request import ROLES
+from routeiq_core._strategy import AsyncStrategy
 
 from ._compat import deployment_id, is_blocked
 from .candidates import ModelInfoLookup, deployment_candidates, group_key

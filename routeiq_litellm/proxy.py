@@ -36,7 +36,7 @@ from ._engine import RoutingEngine, metadata_of
 from .plugin import RouteIQRoutingPlugin, _log_once
 
 import_litellm()
-from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+from litellm.integrations.custom_logger import CustomLogger
 
 __all__ = ["RouteIQProxyCallback", "binder", "headers", "plugin", "shared_engine"]
 

@@ -25,7 +25,7 @@ from ._compat import (
 from ._engine import Pick, RoutingEngine, metadata_of, previous_deployment_ids
 
 import_litellm()
-from litellm.router import CustomRoutingStrategyBase  # noqa: E402  (after the import check)
+from litellm.router import CustomRoutingStrategyBase
 
 __all__ = ["RouteIQRoutingStrategy"]
 

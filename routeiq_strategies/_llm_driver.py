@@ -68,7 +68,7 @@ async def drive(procedure: Procedure, answer: Callable[[Step], Awaitable[Reply]]
         try:
             step = advance()
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return stop.value
         try:
             reply = await answer(step)
         except LLMCallError as exc:
@@ -82,6 +82,6 @@ def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
     coro.close()
     raise RuntimeError("a sync LLM procedure suspended; its answer function must not await")

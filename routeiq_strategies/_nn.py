@@ -15,13 +15,13 @@ import numpy as np
 
 __all__ = [
     "Adam",
-    "small_matrix_threads",
     "fit_logistic_calibration",
     "kmeans",
     "masked_softmax",
     "normalize_rows",
     "normalize_rows_backward",
     "sigmoid",
+    "small_matrix_threads",
 ]
 
 

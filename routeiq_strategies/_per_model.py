@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from typing_extensions import TypeVar
-
 import numpy as np
 from pydantic import Field
+from typing_extensions import TypeVar
 
 from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyParams
 

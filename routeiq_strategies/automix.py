@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
 from routeiq_core.errors import DatasetError
 
@@ -52,9 +54,9 @@ _VERIFY_TEMPLATE = (
     "Check the proposed answer against the question. Is it correct?\n"
     "Finish with exactly one line: 'Verification Decision: Correct' or 'Verification Decision: Incorrect'."
 )
-_INCORRECT = re.compile(r"\b(in ?correct|not\s+correct|wrong|false)\b", re.I)
-_CORRECT = re.compile(r"\b(correct|right|true)\b", re.I)
-_DECISION = re.compile(r"verification decision\s*[:\-]?\s*(.*)", re.I)
+_INCORRECT = re.compile(r"\b(in ?correct|not\s+correct|wrong|false)\b", re.IGNORECASE)
+_CORRECT = re.compile(r"\b(correct|right|true)\b", re.IGNORECASE)
+_DECISION = re.compile(r"verification decision\s*[:\-]?\s*(.*)", re.IGNORECASE)
 
 
 def parse_verdict(text: str) -> float | None:
@@ -245,7 +247,7 @@ class AutoMixStrategy(LLMStrategy):
                         details={**base, "p_ver": p_ver, "threshold": self._threshold(), "escalate": escalate})
 
     @classmethod
-    def conformance_instances(cls) -> list[LLMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Self-verification that says Correct, and one that says Incorrect (a FakeLLM test double)."""
         from routeiq_core.testing import FakeLLM, FakeRule
 

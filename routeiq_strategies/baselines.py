@@ -51,13 +51,13 @@ class _SizeBaseline(BaseStrategy[_SizeParams]):
         """Parameter count in billions: ``size_b``, else the tier's typical size."""
         if candidate.size_b is not None:
             return float(candidate.size_b)
-        sizes: dict[int, float] = self.params.tier_sizes_b  # type: ignore[attr-defined]
+        sizes: dict[int, float] = self.params.tier_sizes_b
         return float(sizes[max(1, candidate.tier)])
 
     def _predict(self, query: Query, candidates: Sequence[Candidate]) -> Estimate:
         sign = -1.0 if self.prefer_large else 1.0
         order = sorted(candidates, key=lambda c: (sign * self.size_of(c), c.blended_cost_per_mtok, c.name))
-        spread: float = self.params.spread  # type: ignore[attr-defined]
+        spread: float = self.params.spread
         step = spread / (len(order) - 1) if len(order) > 1 else 0.0
         quality = {c.name: 1.0 - rank * step for rank, c in enumerate(order)}
         return Estimate(

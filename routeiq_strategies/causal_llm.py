@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
 
 from ._base import candidate_values_batch, model_columns, tie_aware_best
@@ -111,7 +112,7 @@ class CausalLLMStrategy(LLMStrategy, KNNStrategy):
         return Estimate(quality=quality, details={**details, "choice": pick.name})
 
     @classmethod
-    def conformance_instances(cls) -> list[LLMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Bound to a FakeLLM (test double) that answers with the examples' most frequent best model."""
         from routeiq_core.testing import FakeLLM
 

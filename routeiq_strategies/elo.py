@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, DatasetError, Query, RoutingDataset, StrategyTags
 
 from ._base import TIE_ATOL
@@ -75,7 +76,7 @@ class EloStrategy(PerModelStrategy):
     params: Params
 
     @classmethod
-    def conformance_instances(cls) -> list[EloStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Global ratings, and per-cluster ratings that need embeddings (for routeiq_core.testing)."""
         return [cls(), cls(groups="cluster", n_clusters=2, ties="half")]
 

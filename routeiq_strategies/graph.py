@@ -33,7 +33,13 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy, Candidate, Query, RoutingDataset, StrategyParams, StrategyTags
+from routeiq_core import (
+    BaseStrategy,
+    Candidate,
+    Query,
+    RoutingDataset,
+    StrategyTags,
+)
 from routeiq_core.errors import DatasetError
 
 from ._base import best_mask
@@ -157,7 +163,7 @@ class GraphRouterStrategy(PerModelStrategy[GraphParams]):
         return 4
 
     @classmethod
-    def conformance_instances(cls) -> list[BaseStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Short training runs for the conformance kit (its toy data has 48 prompts)."""
         return [cls(steps=150)]
 

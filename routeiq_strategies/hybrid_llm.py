@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
 
 from ._base import TIE_ATOL, model_columns
@@ -65,7 +66,7 @@ class HybridLLMStrategy(PerModelStrategy):
     params: Params
 
     @classmethod
-    def conformance_instances(cls) -> list[HybridLLMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Deterministic and probabilistic labels (for routeiq_core.testing)."""
         return [cls(), cls(label="probabilistic")]
 

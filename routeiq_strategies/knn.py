@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
 
 from ._nn import kmeans
@@ -64,7 +65,7 @@ class KNNStrategy(PerModelStrategy):
     params: Params
 
     @classmethod
-    def conformance_instances(cls) -> list[KNNStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Exact search, and the index with few probes (for routeiq_core.testing)."""
         return [cls(), cls(approximate_above=10, n_probe=2)]
 

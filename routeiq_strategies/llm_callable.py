@@ -165,10 +165,10 @@ class LLMStrategy(BaseStrategy[LP]):
         return new
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        return deepcopy_sharing_resources(self, memo)  # type: ignore[no-any-return]
+        return deepcopy_sharing_resources(self, memo)
 
     @classmethod
-    def conformance_instances(cls) -> list[Self]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Configured instances with a :class:`FakeLLM`, for the conformance kit."""
         from routeiq_core.testing import FakeLLM
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, DatasetError, Query, RoutingDataset, StrategyTags
 
 from ._base import best_mask
@@ -67,7 +68,7 @@ class MLPStrategy(PerModelStrategy):
     params: Params
 
     @classmethod
-    def conformance_instances(cls) -> list[MLPStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Score regression, and tie-aware labels with calibration (for routeiq_core.testing)."""
         return [cls(), cls(target="best", hidden=(16,))]
 

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
 
 from ._base import candidate_values_batch
@@ -56,7 +57,7 @@ _DECOMPOSE_ROUTE = (
     "model best suited to answer it. Write one line per sub-question in the form\n"
     "<sub-question> => <model name>\nand nothing else. Models:\n{candidates}"
 )
-_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\(?\d+[.):]|(?:sub-?(?:question|query)\s*\d*\s*[:.)-]))\s*", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\(?\d+[.):]|(?:sub-?(?:question|query)\s*\d*\s*[:.)-]))\s*", re.IGNORECASE)
 _ARROW = re.compile(r"\s*(?:=>|->|\u2192|\|)\s*")
 
 
@@ -146,7 +147,7 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
         return Estimate(quality=quality, details=details)
 
     @classmethod
-    def conformance_instances(cls) -> list[LLMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Bound to a FakeLLM (test double) that splits on " and " / "?"."""
         from routeiq_core.testing import FakeLLM
 
@@ -185,7 +186,7 @@ class LLMMultiRoundStrategy(LLMStrategy):
                                                   "choices": [c.name for _, c in pairs]})
 
     @classmethod
-    def conformance_instances(cls) -> list[LLMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Bound to a FakeLLM (test double) that assigns every sub-query to the first listed model."""
         from routeiq_core.testing import FakeLLM
 

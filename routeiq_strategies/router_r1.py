@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Estimate, Query, StrategyParams
 
 from .llm_callable import (
@@ -51,8 +52,8 @@ _SYSTEM = (
     "When you are ready, give the final answer inside <answer> </answer>.\n"
     "Models you can consult:\n{candidates}"
 )
-_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
-_SEARCH = re.compile(r"<search>(.*?)(?:</search>|$)", re.S | re.I)
+_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
+_SEARCH = re.compile(r"<search>(.*?)(?:</search>|$)", re.DOTALL | re.IGNORECASE)
 POOL = "pool"
 
 
@@ -121,8 +122,8 @@ class RouterR1Strategy(LLMStrategy):
 
     def clone(self, **changes: Any) -> RouterR1Strategy:
         new = super().clone(**changes)
-        new._pool_binding = self._pool_binding  # type: ignore[attr-defined]
-        return new  # type: ignore[return-value]
+        new._pool_binding = self._pool_binding
+        return new
 
     def _binding_for(self, req: LLMRequest) -> LLMBinding:
         if req.purpose == POOL and self._pool_binding:
@@ -186,7 +187,7 @@ class RouterR1Strategy(LLMStrategy):
         return Estimate(quality=quality, details=details)
 
     @classmethod
-    def conformance_instances(cls) -> list[LLMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """A FakeLLM policy (test double) that consults the first listed candidate once, then answers."""
         from routeiq_core.testing import FakeLLM, FakeRule
 

@@ -163,7 +163,7 @@ class RouterDCStrategy(PerModelStrategy):
         return max(4, self.params.top_k + 1)
 
     @classmethod
-    def conformance_instances(cls) -> list[BaseStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Short training runs for the conformance kit (its toy data has 48 prompts)."""
         return [cls(steps=150)]
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from routeiq_core import BaseStrategy
 from routeiq_core import (
     Candidate,
     DatasetError,
@@ -73,7 +74,7 @@ class SVMStrategy(PerModelStrategy):
     params: Params
 
     @classmethod
-    def conformance_instances(cls) -> list[SVMStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """The numpy backend, plus sklearn's RBF SVC when scikit-learn is installed."""
         from importlib.util import find_spec
 

@@ -72,7 +72,7 @@ class ThompsonStrategy(BaseStrategy):
     params: Params
 
     @classmethod
-    def conformance_instances(cls) -> list[ThompsonStrategy]:
+    def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
         """Sampling (non-deterministic) and posterior means (deterministic) (for routeiq_core.testing)."""
         return [cls(), cls(sample=False, n_clusters=2)]
 

@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown data sets {sorted(unknown)}", file=sys.stderr)
         return 2
     strategies = args.strategies.split(",") if args.strategies else default_strategies()
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda m: print(m, file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     runs = []
     for spec in SETS:

@@ -8,7 +8,15 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyParams, StrategyTags
+from routeiq_core import (
+    BaseStrategy,
+    Candidate,
+    Estimate,
+    Query,
+    RoutingDataset,
+    StrategyParams,
+    StrategyTags,
+)
 
 from ._columns import candidate_matrix
 

@@ -6,8 +6,9 @@ import pytest
 
 pytest.importorskip("routeiq_example", reason="install the example plugin: pip install -e ./plugins_example")
 
-from routeiq_core.testing import check_plugin, parametrize_with_checks  # noqa: E402
-from routeiq_example import ClusterStrategy, RidgeStrategy  # noqa: E402
+from routeiq_example import ClusterStrategy, RidgeStrategy
+
+from routeiq_core.testing import check_plugin, parametrize_with_checks
 
 
 @parametrize_with_checks(

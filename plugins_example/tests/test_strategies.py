@@ -11,11 +11,12 @@ import pytest
 
 pytest.importorskip("routeiq_example", reason="install the example plugin: pip install -e ./plugins_example")
 
-from routeiq_core import RoutingDataset  # noqa: E402
-from routeiq_core._profiles import select_many  # noqa: E402
-from routeiq_core.testing import make_toy_dataset, toy_candidates, toy_queries  # noqa: E402
-from routeiq_example import ClusterStrategy, RidgeStrategy  # noqa: E402
-from routeiq_example._cluster import spherical_kmeans  # noqa: E402
+from routeiq_example import ClusterStrategy, RidgeStrategy
+from routeiq_example._cluster import spherical_kmeans
+
+from routeiq_core import RoutingDataset
+from routeiq_core._profiles import select_many
+from routeiq_core.testing import make_toy_dataset, toy_candidates, toy_queries
 
 MODELS = ("a", "b", "c", "d")
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("centroids", help="build or inspect the category centroids")
     actions = parser.add_subparsers(dest="centroids_command", metavar="ACTION", required=True)
     build = actions.add_parser(

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "config",
         help="show the effective settings",
@@ -26,7 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def effective(config: str | None) -> dict[str, Any]:
     """``{"settings": {...}, "router": {...}}``: each entry ``{"value": ..., "source": ...}``."""
-    from .._settings import RouteIQSettings, effective_config, env_name, masked, settings_with_config
+    from .._settings import (
+        RouteIQSettings,
+        effective_config,
+        env_name,
+        masked,
+        settings_with_config,
+    )
 
     settings = settings_with_config(config)
     router, sources = effective_config(settings=settings)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "decide",
         help="decide which candidate should serve a prompt",
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _read_input(args: argparse.Namespace) -> dict:
+def _read_input(args: argparse.Namespace) -> dict[str, Any]:
     from ..errors import RequestError
 
     if args.messages:
@@ -57,11 +58,13 @@ def _read_input(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._config import RouterConfig
     from .._router import Router
     from .._settings import effective_config, settings_with_config
 
     request = _read_input(args)
     explicit = {"candidates": args.candidates, "artifact": args.artifact, "strategy": args.strategy}
+    config: RouterConfig
     config, _ = effective_config(settings=settings_with_config(args.config), explicit=explicit)
     router = Router.from_config(config)
     decision = router.decide(**request, profile=args.profile)

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 FORMATS_HELP = "canonical, routerbench, llmrouter, routellm-mmlu, routellm-csv, mt-bench"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "eval",
         help="evaluate strategies on a routing data set (cost-quality curves, hull lift, APGR)",

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .._registry import StrategyRegistry
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "plugins",
         help="list installed plugins, their hooks and what they registered",

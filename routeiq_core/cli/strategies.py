@@ -9,7 +9,7 @@ from typing import Any
 from .plugins import format_table, loaded_registry
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("strategies", help="list the registered strategies or show one")
     actions = parser.add_subparsers(dest="strategies_command", metavar="ACTION")
     listing = actions.add_parser(

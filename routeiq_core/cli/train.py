@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ConfigError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "train",
         help="train a strategy on a routing data set and save the artifact",

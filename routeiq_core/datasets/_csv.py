@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 
-__all__ = ["read_csv_header", "iter_csv"]
+__all__ = ["iter_csv", "read_csv_header"]
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-import json
 from typing import Any, Literal
 
 from ..errors import DatasetError, RouteIQWarning

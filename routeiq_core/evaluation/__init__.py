@@ -9,7 +9,14 @@ writes Markdown, JSON, a cost-quality PNG and an HTML page. The command line is
 
 from __future__ import annotations
 
-from .harness import Baseline, EvaluationResult, StrategyResult, candidates_for, default_cost_weights, evaluate
+from .harness import (
+    Baseline,
+    EvaluationResult,
+    StrategyResult,
+    candidates_for,
+    default_cost_weights,
+    evaluate,
+)
 from .metrics import (
     RouteLLMMetrics,
     chord_quality,

@@ -380,7 +380,7 @@ def evaluate(
             idx = np.flatnonzero(labels == task)
             task_index[task] = idx
             per_model = quality[idx].mean(axis=0)
-            tasks[task] = {"n": int(len(idx)), "best_model": models[int(np.argmax(per_model))],
+            tasks[task] = {"n": len(idx), "best_model": models[int(np.argmax(per_model))],
                            "best_model_quality": float(per_model.max()),
                            "oracle_quality": float(quality[idx, oracle_choice[idx]].mean())}
 

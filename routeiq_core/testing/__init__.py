@@ -14,17 +14,23 @@ builds a small in-memory routing problem; ``check_plugin("my-dist")`` loads a
 plugin in a fresh interpreter and checks what it registers and imports.
 """
 
+from ._checks import (
+    ALL_CHECKS,
+    check_strategy,
+    conformance_instances,
+    parametrize_with_checks,
+    strategy_checks,
+)
 from ._fake_llm import FakeCall, FakeLLM, FakeRule
-from ._checks import ALL_CHECKS, check_strategy, conformance_instances, parametrize_with_checks, strategy_checks
 from ._plugin_check import HEAVY_MODULES, PluginReport, check_plugin
 from ._toy import make_toy_dataset, toy_candidates, toy_queries
 
 __all__ = [
+    "ALL_CHECKS",
+    "HEAVY_MODULES",
     "FakeCall",
     "FakeLLM",
     "FakeRule",
-    "ALL_CHECKS",
-    "HEAVY_MODULES",
     "PluginReport",
     "check_plugin",
     "check_strategy",

@@ -93,7 +93,7 @@ class FakeLLM:
         for i, rule in enumerate(self.rules):
             if rule.model is not None and rule.model != model:
                 continue
-            if re.search(rule.pattern, text, flags=re.S):
+            if re.search(rule.pattern, text, flags=re.DOTALL):
                 return self._reply(i, rule.reply, rule.sample, model, messages)
         return self._reply(-1, self.default, False, model, messages)
 

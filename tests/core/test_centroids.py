@@ -9,10 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routeiq_core import BaseStrategy, CentroidError, ConfigError, Estimate, OnnxEmbedder, Router, StrategyTags
-from routeiq_core.errors import FallbackWarning
+from routeiq_core import (
+    BaseStrategy,
+    CentroidError,
+    ConfigError,
+    Estimate,
+    OnnxEmbedder,
+    Router,
+    StrategyTags,
+)
 from routeiq_core._centroids import DEFAULT_CENTROIDS, DEFAULT_SEEDS, CentroidSet
 from routeiq_core.cli import main
+from routeiq_core.errors import FallbackWarning
 
 CUSTOM_SEEDS = {
     "categories": {

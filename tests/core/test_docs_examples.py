@@ -37,9 +37,9 @@ def test_cli_page_documents_every_decide_option() -> None:
 
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    sub = next(a for a in parser._actions if a.dest == "command").choices
     for command in ("decide", "catalog"):
-        for action in sub[command]._actions:  # noqa: SLF001
+        for action in sub[command]._actions:
             for flag in action.option_strings:
                 if flag.startswith("--") and flag != "--help":
                     assert flag in text, f"{command} {flag} is not documented"

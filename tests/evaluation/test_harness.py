@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyTags
-from routeiq_core.evaluation import evaluate, write_report
 from routeiq_core.errors import RouteIQWarning
+from routeiq_core.evaluation import evaluate, write_report
 
 TOPICS = ["capital cities", "prime numbers", "sorting in Python", "baking bread", "the French revolution",
           "black holes", "tax forms", "haiku about rain", "SQL joins", "photosynthesis", "chess openings",

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from routeiq_core import BaseStrategy, Candidate, Estimate, Query, StrategyTags, hookimpl
-from routeiq_core import _registry
+from routeiq_core import BaseStrategy, Candidate, Estimate, Query, StrategyTags, _registry, hookimpl
 
 
 def strategy_class(name: str, *, quality: float = 0.5) -> type[BaseStrategy]:

@@ -62,9 +62,9 @@ def test_train_options_and_plugin_env_vars_are_documented() -> None:
     from routeiq_core.cli import build_parser
 
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    sub = next(a for a in parser._actions if a.dest == "command").choices
     text = _text("strategies/training.md")
-    for action in sub["train"]._actions:  # noqa: SLF001
+    for action in sub["train"]._actions:
         for flag in action.option_strings:
             if flag.startswith("--") and flag != "--help":
                 assert f"`{flag}" in text, f"routeiq train {flag} is not documented"

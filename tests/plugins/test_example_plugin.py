@@ -14,9 +14,9 @@ pytest.importorskip(
     "routeiq_example", reason="the example plugin is not installed: pip install -e ./plugins_example"
 )
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from routeiq_core import (  # noqa: E402
+from routeiq_core import (
     Candidate,
     ConfigError,
     Router,
@@ -24,9 +24,9 @@ from routeiq_core import (  # noqa: E402
     StrategyNotFoundError,
     default_registry,
 )
-from routeiq_core._embedding_cache import embed_dataset  # noqa: E402
-from routeiq_core.cli import main  # noqa: E402
-from routeiq_core.testing import make_toy_dataset, toy_candidates, toy_queries  # noqa: E402
+from routeiq_core._embedding_cache import embed_dataset
+from routeiq_core.cli import main
+from routeiq_core.testing import make_toy_dataset, toy_candidates, toy_queries
 
 
 def test_listed_with_its_distribution(capsys: pytest.CaptureFixture[str]) -> None:

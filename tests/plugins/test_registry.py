@@ -10,8 +10,14 @@ import warnings
 
 import pytest
 
-from routeiq_core import ConfigError, PluginError, StrategyNotFoundError, StrategyRegistry, default_registry
-from routeiq_core import _registry
+from routeiq_core import (
+    ConfigError,
+    PluginError,
+    StrategyNotFoundError,
+    StrategyRegistry,
+    _registry,
+    default_registry,
+)
 from routeiq_core.errors import PluginLoadWarning
 
 from .conftest import StrategyPlugin, fake_ep, strategy_class

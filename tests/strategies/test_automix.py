@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from routeiq_core import Candidate, ConfigError, DatasetError, Query, RoutingDataset
-from routeiq_strategies.automix import AutoMixStrategy, ibc_lift, parse_verdict
 from routeiq_core.testing import FakeLLM, FakeRule
+from routeiq_strategies.automix import AutoMixStrategy, ibc_lift, parse_verdict
 
 SMALL = Candidate(name="small", input_cost_per_mtok=0.1, output_cost_per_mtok=0.1)
 LARGE = Candidate(name="large", input_cost_per_mtok=5.0, output_cost_per_mtok=15.0)

@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 
 from routeiq_core import Candidate, ConfigError
-from routeiq_strategies.causal_llm import CausalLLMStrategy, build_routing_prompt, majority_of_examples
 from routeiq_core.testing import FakeLLM
+from routeiq_strategies.causal_llm import (
+    CausalLLMStrategy,
+    build_routing_prompt,
+    majority_of_examples,
+)
 
 
 def _examples_in(prompt: str) -> list[tuple[str, str]]:

@@ -7,7 +7,12 @@ import pytest
 
 from routeiq_core import ConfigError
 from routeiq_strategies._nn import sigmoid
-from routeiq_strategies.graph import GraphRouterStrategy, graph_loss, init_graph_params, model_states
+from routeiq_strategies.graph import (
+    GraphRouterStrategy,
+    graph_loss,
+    init_graph_params,
+    model_states,
+)
 
 FAST = {"steps": 200}
 

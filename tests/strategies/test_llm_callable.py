@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from routeiq_core import Candidate, ConfigError, Query
-from routeiq_strategies.automix import AutoMixStrategy
 from routeiq_core.testing import FakeLLM, FakeRule
+from routeiq_strategies.automix import AutoMixStrategy
 from routeiq_strategies.llm_callable import (
     LLMBinding,
     LLMCallError,
