@@ -57,16 +57,15 @@ from .errors import (
 from .hookspecs import hookimpl
 
 __all__ = [
-    "BUILTIN_PROFILES",
-    "CAPABILITIES",
-    "TIER_NAMES",
     "AfterDecide",
     "Alternative",
     "ArtifactError",
     "ArtifactVersionWarning",
     "AsyncStrategy",
+    "BUILTIN_PROFILES",
     "BaseStrategy",
     "BeforeDecide",
+    "CAPABILITIES",
     "Candidate",
     "CandidateError",
     "Catalog",
@@ -117,6 +116,7 @@ __all__ = [
     "StrategyParams",
     "StrategyRegistry",
     "StrategyTags",
+    "TIER_NAMES",
     "TrainedStrategy",
     "UnknownProfileError",
     "default_embedder",
