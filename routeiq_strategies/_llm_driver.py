@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar, Union
 
@@ -25,7 +25,9 @@ from routeiq_core import Estimate
 
 from ._llm_binding import LLMCallError, LLMRequest
 
-__all__ = ["MAX_LLM_THREADS", "Procedure", "Reply", "Step", "call_with_timeout", "drive", "run_to_completion"]
+__all__ = [
+    "MAX_LLM_THREADS", "Procedure", "Reply", "Step", "call_with_timeout", "drive", "run_to_completion", "submit",
+]
 
 Step = Union[LLMRequest, list[LLMRequest]]
 Reply = Union[str, list[str]]
@@ -48,11 +50,16 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
+def submit(fn: Callable[[], T]) -> Future[T]:
+    """Run ``fn()`` on the bounded executor (the async path wraps the future with ``asyncio.wrap_future``)."""
+    return _pool().submit(fn)
+
+
 def call_with_timeout(fn: Callable[[], T], timeout: float | None) -> T:
     """``fn()`` on the bounded executor, waiting at most ``timeout`` seconds (None: inline, no limit)."""
     if timeout is None:
         return fn()
-    future = _pool().submit(fn)
+    future = submit(fn)
     try:
         return future.result(timeout)
     except FutureTimeout:

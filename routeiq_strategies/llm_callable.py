@@ -38,7 +38,7 @@ from ._llm_binding import (
     match_candidate,
     response_text,
 )
-from ._llm_driver import Procedure, Reply, Step, call_with_timeout, drive, run_to_completion
+from ._llm_driver import Procedure, Reply, Step, call_with_timeout, drive, run_to_completion, submit
 from ._text_embedding import deepcopy_sharing_resources
 
 __all__ = [
@@ -232,10 +232,10 @@ class LLMStrategy(BaseStrategy[LP]):
         async def call() -> str:
             if binding.async_ is not None:
                 coro: Awaitable[str] = binding.async_(req.model, req.message_list())
-            elif binding.sync is not None:
+            elif binding.sync is not None:  # on the bounded LLM executor, never the loop's default one
                 sync = binding.sync
-                coro = asyncio.get_running_loop().run_in_executor(
-                    None, call_with_timeout, lambda: sync(req.model, req.message_list()), None)
+                future = submit(lambda: sync(req.model, req.message_list()))
+                coro = asyncio.wrap_future(future)
             else:
                 raise self._missing_llm()
             return response_text(await asyncio.wait_for(coro, self._timeout()))

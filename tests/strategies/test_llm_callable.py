@@ -169,6 +169,35 @@ def test_timeouts_fall_back_in_sync_and_async() -> None:
         fake.release()
 
 
+def test_a_provider_that_never_answers_cannot_exhaust_threads() -> None:
+    """Calls to a callable that never returns time out and fall back; the threads they hold are bounded
+    by the one LLM executor, however many decisions are made (sync and async)."""
+    import threading
+
+    from routeiq_strategies._llm_driver import MAX_LLM_THREADS
+
+    hang = threading.Event()
+
+    def never(model: str, messages: list[dict]) -> str:
+        hang.wait(60)
+        return "too late"
+
+    strategy = LLMMultiRoundStrategy(llm=never, timeout_s=0.02)
+    before = threading.active_count()
+    try:
+        results = [strategy.predict(QUERY, CANDIDATES) for _ in range(3 * MAX_LLM_THREADS)]
+
+        async def many() -> list:
+            return await asyncio.gather(*(strategy.apredict(QUERY, CANDIDATES) for _ in range(2 * MAX_LLM_THREADS)))
+
+        results += asyncio.run(many())
+        assert all(r.details["fallback"] is True for r in results)
+        assert all(r.quality == {c.name: c.strength() for c in CANDIDATES} for r in results)
+        assert threading.active_count() - before <= MAX_LLM_THREADS
+    finally:
+        hang.set()
+
+
 def test_missing_callable_is_a_config_error_and_load_needs_rebinding(tmp_path, clustered) -> None:
     """Without a callable predict says how to pass one; a loaded artifact needs bind_llm again."""
     with pytest.raises(ConfigError, match="bind_llm"):
