@@ -65,7 +65,8 @@ def write_artifact(path: str | os.PathLike[str], manifest: dict[str, Any], array
     body.setdefault("routeiq_version", _routeiq_version())
     body["arrays"] = sorted(arrays)
     tmp = out / (ARRAYS + ".tmp.npz")
-    np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+    payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez(tmp, **payload)
     os.replace(tmp, out / ARRAYS)
     (out / MANIFEST).write_text(json.dumps(_jsonable(body, "manifest"), indent=2, sort_keys=True) + "\n")
     return out

@@ -212,7 +212,7 @@ class CentroidSet:
 
         def mean(texts: list[str]) -> np.ndarray:
             vec = embedder.embed_many(texts).astype(np.float64).mean(axis=0)
-            return (vec / np.linalg.norm(vec)).astype(np.float32)
+            return np.asarray(vec / np.linalg.norm(vec), dtype=np.float32)
 
         matrix = np.stack([mean(p) for p in prompt_lists])
         manifest = {

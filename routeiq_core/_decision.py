@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from ._candidates import TIER_NAMES, Candidate
 from ._types import Signal
@@ -72,7 +72,13 @@ class Ranking(Sequence[Alternative]):
     def __len__(self) -> int:
         return len(self._items) if self._items is not None else len(self._columns[0])
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> Alternative: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Alternative, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Alternative | tuple[Alternative, ...]:
         return self._materialise()[index]
 
     def __iter__(self) -> Iterator[Alternative]:

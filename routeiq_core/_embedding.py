@@ -257,10 +257,10 @@ class OnnxEmbedder:
 
     def _encode(self, text: str) -> list[int]:
         try:
-            return self._tokenizer.encode(text, add_special_tokens=False).ids
+            return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
         except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
             clean = text.encode("utf-8", "replace").decode("utf-8")
-            return self._tokenizer.encode(clean, add_special_tokens=False).ids
+            return list(self._tokenizer.encode(clean, add_special_tokens=False).ids)
 
     # ------------------------------------------------------------------ embedding
     def forward(self, ids: Sequence[int]) -> np.ndarray:
@@ -274,7 +274,7 @@ class OnnxEmbedder:
             hidden = self._session.run(None, feeds)[0]
         except Exception as exc:
             raise EmbeddingError(f"embedding forward pass failed: {type(exc).__name__}: {exc}") from None
-        vec = hidden[0].mean(axis=0).astype(np.float32)
+        vec: np.ndarray = np.asarray(hidden[0], dtype=np.float32).mean(axis=0).astype(np.float32)
         norm = float(np.linalg.norm(vec))
         if not np.isfinite(norm) or norm == 0.0:
             raise EmbeddingError("the embedding model returned a zero or non-finite vector")

@@ -102,8 +102,9 @@ def gather_before_dequantize(data: bytes) -> bytes | None:
             continue
         for cast_at, scale_at in ((0, 1), (1, 0)):
             cast, scale = producer.get(mul.input[cast_at]), inits.get(mul.input[scale_at])
-            is_cast = cast is not None and _is_onnx_op(cast, "Cast")
-            table = inits.get(cast.input[0]) if is_cast else None
+            if cast is None or not _is_onnx_op(cast, "Cast"):
+                continue
+            table = inits.get(cast.input[0])
             if (table is not None and scale is not None and uses.get(cast.output[0]) == 1
                     and len(table.dims) == 2 and list(scale.dims) == [table.dims[0], 1]):
                 plans[id(gather)] = (gather, cast, mul, scale_at)

@@ -187,7 +187,7 @@ def select_many(quality: np.ndarray, cost: np.ndarray, cost_weight: float) -> np
     q = np.where(tied, np.round(np.asarray(quality, dtype=np.float64), 9), -np.inf)
     tied &= q >= q.max(axis=1, keepdims=True)
     masked_cost = np.where(tied, cost, np.inf)
-    return masked_cost.argmin(axis=1)
+    return np.asarray(masked_cost.argmin(axis=1))
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ class RouteIQProxyCallback(CustomLogger):
                     log.warning("routeiq: warm-up of model group %r failed: %s", group, exc)
 
     async def async_pre_call_hook(
-        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
+        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> Any:
         if self.bind:
             router = self._proxy_router()
@@ -148,7 +148,7 @@ class RouteIQProxyCallback(CustomLogger):
     # ------------------------------------------------------------------ response headers
     async def async_post_call_response_headers_hook(
         self,
-        data: dict,
+        data: dict[str, Any],
         user_api_key_dict: Any,
         response: Any,
         request_headers: dict[str, str] | None = None,

@@ -26,7 +26,7 @@ from routeiq_core import Estimate
 from ._llm_binding import LLMCallError, LLMRequest
 
 __all__ = [
-    "MAX_LLM_THREADS", "Procedure", "Reply", "Step", "call_with_timeout", "drive", "run_to_completion", "submit",
+    "MAX_LLM_THREADS", "Procedure", "Reply", "Step", "call_with_timeout", "drive", "one", "run_to_completion", "submit",
 ]
 
 Step = Union[LLMRequest, list[LLMRequest]]
@@ -65,6 +65,13 @@ def call_with_timeout(fn: Callable[[], T], timeout: float | None) -> T:
     except FutureTimeout:
         future.cancel()  # not started yet (every thread busy): it never will
         raise TimeoutError(f"no reply within {timeout} s") from None
+
+
+def one(reply: Reply) -> str:
+    """The reply to a single request (a procedure that yields one ``LLMRequest`` receives a str)."""
+    if not isinstance(reply, str):
+        raise TypeError(f"expected one reply text, got {type(reply).__name__}")
+    return reply
 
 
 async def drive(procedure: Procedure, answer: Callable[[Step], Awaitable[Reply]]) -> Estimate:

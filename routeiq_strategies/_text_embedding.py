@@ -26,7 +26,7 @@ SHARED_RESOURCES = ("_binding", "_pool_binding", "_embedder")
 
 def deepcopy_sharing_resources(obj: Any, memo: dict[int, Any]) -> Any:
     """Deep copy of a strategy whose LLM clients and embedder are shared, not copied."""
-    new = type(obj).__new__(type(obj))
+    new = object.__new__(type(obj))  # strategies define no __new__ of their own
     for key, value in vars(obj).items():
         setattr(new, key, value if key in SHARED_RESOURCES else copy.deepcopy(value, memo))
     return new

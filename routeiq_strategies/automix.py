@@ -227,7 +227,7 @@ class AutoMixStrategy(LLMStrategy):
         replies = yield [LLMRequest.user(verifier, prompt, purpose="verify") for _ in range(p.n_verifications)]
         verdicts = [parse_verdict(r) for r in replies]
         valid = [v for v in verdicts if v is not None]
-        base = {"cascade": [small.name, large.name], "verifier": verifier, "answer_chars": len(answer),
+        base: dict[str, Any] = {"cascade": [small.name, large.name], "verifier": verifier, "answer_chars": len(answer),
                 "verdicts": verdicts}
         if not valid:
             return self._fallback(query, candidates, "no verification reply said Correct or Incorrect", **base)

@@ -29,6 +29,7 @@ from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTag
 from ._base import candidate_values_batch, model_columns, tie_aware_best
 from ._per_model import query_matrix
 from .knn import KNNStrategy
+from ._llm_driver import one
 from .llm_callable import LLMParams, LLMRequest, LLMStrategy, Messages, Procedure, match_candidate
 
 __all__ = ["CausalLLMStrategy", "build_routing_prompt"]
@@ -101,7 +102,7 @@ class CausalLLMStrategy(LLMStrategy, KNNStrategy):
     def _procedure(self, query: Query, candidates: Sequence[Candidate]) -> Procedure:
         examples = self._examples(query, candidates)
         messages = build_routing_prompt(query.text[: self.params.query_chars], candidates, examples)
-        reply = yield LLMRequest(self.params.router_model, tuple(messages), purpose="route")
+        reply = one((yield LLMRequest(self.params.router_model, tuple(messages), purpose="route")))
         pick = match_candidate(reply, candidates)
         details: dict[str, Any] = {"examples": len(examples), "reply_chars": len(reply)}
         if pick is None:

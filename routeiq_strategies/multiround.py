@@ -36,6 +36,7 @@ from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTag
 from ._base import candidate_values_batch
 from ._text_embedding import TextEmbeddingMixin
 from .knn import KNNStrategy
+from ._llm_driver import one
 from .llm_callable import (
     LLMParams,
     LLMRequest,
@@ -127,7 +128,7 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
         text = query.text[: p.query_chars]
         reply = yield LLMRequest.user(p.decomposer_model, text, system=_DECOMPOSE.format(n=p.max_subqueries),
                                       purpose="decompose")
-        subs = parse_subqueries(reply, p.max_subqueries)
+        subs = parse_subqueries(one(reply), p.max_subqueries)
         details: dict[str, Any] = {}
         if not subs:
             details["warning"] = f"{self.name}: the decomposition had no sub-queries; routed the whole query"
@@ -172,7 +173,7 @@ class LLMMultiRoundStrategy(LLMStrategy):
         listing = "\n".join(f"- {c.name}" for c in candidates)
         system = _DECOMPOSE_ROUTE.format(n=p.max_subqueries, candidates=listing)
         reply = yield LLMRequest.user(p.router_model, query.text[: p.query_chars], system=system, purpose="route")
-        pairs = parse_assignments(reply, candidates, p.max_subqueries)
+        pairs = parse_assignments(one(reply), candidates, p.max_subqueries)
         if not pairs:
             return self._fallback(query, candidates, "no 'sub-query => model' line named a candidate",
                                   reply_chars=len(reply))

@@ -31,6 +31,7 @@ from pydantic import Field
 from routeiq_core import BaseStrategy
 from routeiq_core import Candidate, Estimate, Query, StrategyParams
 
+from ._llm_driver import one
 from .llm_callable import (
     LLMBinding,
     LLMCallError,
@@ -144,7 +145,7 @@ class RouterR1Strategy(LLMStrategy):
         rounds = 0
         for rounds in range(1, p.max_rounds + 1):
             try:
-                turn = yield LLMRequest(p.policy_model, tuple(messages), purpose="policy")
+                turn = one((yield LLMRequest(p.policy_model, tuple(messages), purpose="policy")))
             except LLMCallError as exc:
                 if rounds == 1:
                     raise
@@ -164,7 +165,7 @@ class RouterR1Strategy(LLMStrategy):
                 info = f"Unknown model {model_text!r}. Choose one of: {', '.join(c.name for c in candidates)}."
             else:
                 try:
-                    info = yield LLMRequest.user(target.model, record["sub_query"], purpose=POOL)
+                    info = one((yield LLMRequest.user(target.model, record["sub_query"], purpose=POOL)))
                 except LLMCallError as exc:
                     if exc.cause == "cap":
                         outcome, warning = "call_cap", f"{self.name}: {exc}"

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def effective(config: str | None) -> dict[str, Any]:
     """``{"settings": {...}, "router": {...}}``: each entry ``{"value": ..., "source": ...}``."""
+    from .._config import RouterConfig
     from .._settings import (
         RouteIQSettings,
         effective_config,
@@ -35,6 +36,7 @@ def effective(config: str | None) -> dict[str, Any]:
     )
 
     settings = settings_with_config(config)
+    router: RouterConfig
     router, sources = effective_config(settings=settings)
     process = {}
     for name in RouteIQSettings.model_fields:

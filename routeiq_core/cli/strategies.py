@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .plugins import format_table, loaded_registry
+
+if TYPE_CHECKING:
+    from .._strategy import BaseStrategy
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,7 +64,7 @@ def markdown_table(infos: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _params(cls: type) -> list[dict[str, Any]]:
+def _params(cls: type[BaseStrategy[Any]]) -> list[dict[str, Any]]:
     out = []
     for field_name, field in cls.Params.model_fields.items():
         out.append({

@@ -85,7 +85,7 @@ class StrategyResult:
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "routellm"}
         out["routellm"] = self.routellm.to_dict() if self.routellm else None
-        return _clean(out)
+        return _clean_dict(out)
 
 
 @dataclass
@@ -124,7 +124,7 @@ class EvaluationResult:
         return next(s for s in self.strategies if s.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return _clean_dict({
             "dataset": self.dataset, "n_train": self.n_train, "n_test": self.n_test, "models": self.models,
             "profile": self.profile, "cost_weight": self.cost_weight, "seed": self.seed,
             "cost_unit": self.cost_unit, "best_model": self.best_model,
@@ -136,6 +136,11 @@ class EvaluationResult:
             "routellm_baselines": {k: v.to_dict() for k, v in self.routellm_baselines.items()},
             "candidates": self.candidates, "tasks": self.tasks, "notes": self.notes, "timings": self.timings,
         })
+
+
+def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = _clean(value)
+    return cleaned
 
 
 def _clean(value: Any) -> Any:
@@ -217,7 +222,8 @@ def _resolve(spec: StrategyLike, seed: int, registry: Any) -> BaseStrategy:
         return spec
     params = getattr(cls, "Params", None)
     fields = getattr(params, "model_fields", {})
-    return cls(seed=seed) if "seed" in fields else cls()
+    strategy: BaseStrategy = cls(seed=seed) if "seed" in fields else cls()
+    return strategy
 
 
 def _learns(strategy: BaseStrategy) -> bool:
@@ -330,6 +336,7 @@ def evaluate(
     t0 = time.perf_counter()
     router = Router(candidates, strategy=CentroidStrategy(), embedder=embedder)
     queries: list[Query] = []
+    assert test.embeddings is not None  # embedded just above
     with _progress(len(test), progress, "queries", "prompt") as bar:
         for i, prompt in enumerate(test.prompts):
             queries.append(router.make_query(prompt, embedding=test.embeddings[i]))
@@ -351,8 +358,8 @@ def evaluate(
     # past its best point the oracle stays flat (spending more buys nothing)
     oc_cost.append(max(float(cost.mean(axis=0).max()), max(oc_cost)))
     oc_quality.append(max(oc_quality))
-    order = np.argsort(oc_cost, kind="stable")
-    oracle_curve = ([oc_cost[i] for i in order], [oc_quality[i] for i in order])
+    by_cost = np.argsort(oc_cost, kind="stable")
+    oracle_curve = ([oc_cost[i] for i in by_cost], [oc_quality[i] for i in by_cost])
     single_c = np.array([b.cost for b in baselines[:m]])
     single_q = np.array([b.quality for b in baselines[:m]])
     hull = M.upper_hull(single_c, single_q)

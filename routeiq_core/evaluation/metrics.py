@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "RouteLLMMetrics",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-def _points(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _points(cost: ArrayLike, quality: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     c = np.asarray(cost, dtype=np.float64).ravel()
     q = np.asarray(quality, dtype=np.float64).ravel()
     if c.shape != q.shape or c.size == 0:
@@ -49,7 +50,7 @@ def _points(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return c[keep], q[keep]
 
 
-def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def upper_hull(cost: ArrayLike, quality: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (cost ascending) of the non-decreasing upper convex hull of the points."""
     c, q = _points(cost, quality)
     order = np.lexsort((-q, c))  # by cost, then best quality first
@@ -73,11 +74,11 @@ def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def _interp_flat(x: np.ndarray | float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Piecewise-linear through (xs, ys), flat outside the range."""
-    return np.interp(np.asarray(x, dtype=np.float64), xs, ys, left=ys[0], right=ys[-1])
+    return np.asarray(np.interp(np.asarray(x, dtype=np.float64), xs, ys, left=ys[0], right=ys[-1]))
 
 
 def hull_lift(
-    cost: np.ndarray, quality: np.ndarray, single_cost: np.ndarray, single_quality: np.ndarray
+    cost: ArrayLike, quality: ArrayLike, single_cost: ArrayLike, single_quality: ArrayLike
 ) -> tuple[float, float]:
     """Largest ``quality - hull(cost)`` over the given points, and the cost where it occurs."""
     c, q = _points(cost, quality)
@@ -87,7 +88,7 @@ def hull_lift(
     return float(gaps[i]), float(c[i])
 
 
-def frontier(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def frontier(cost: ArrayLike, quality: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The router's own Pareto frontier: points no other point beats on both cost and quality."""
     c, q = _points(cost, quality)
     order = np.lexsort((-q, c))
@@ -103,7 +104,7 @@ def frontier(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.array(xs), np.array(ys)
 
 
-def cost_to_reach(cost: np.ndarray, quality: np.ndarray, target: float) -> float | None:
+def cost_to_reach(cost: ArrayLike, quality: ArrayLike, target: float) -> float | None:
     """Lowest mean cost at which the frontier (linearly interpolated) reaches ``target``; None if never."""
     fc, fq = frontier(cost, quality)
     if fq[-1] < target - 1e-12:
@@ -115,7 +116,7 @@ def cost_to_reach(cost: np.ndarray, quality: np.ndarray, target: float) -> float
     return float(c0 + (target - q0) * (c1 - c0) / (q1 - q0))
 
 
-def quality_at_cost(cost: np.ndarray, quality: np.ndarray, budget: float) -> float | None:
+def quality_at_cost(cost: ArrayLike, quality: ArrayLike, budget: float) -> float | None:
     """Best quality of the frontier at mean cost <= ``budget`` (interpolated); None if every point costs more."""
     fc, fq = frontier(cost, quality)
     if fc[0] > budget:

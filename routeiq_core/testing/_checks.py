@@ -343,7 +343,7 @@ def check_predict_does_not_mutate(strategy: Any) -> None:
     assert cands == problem.candidates, f"{_name(strategy)}: predict() mutated the candidate list"
     for q, e in zip(problem.queries, emb):
         if e is not None:
-            assert np.array_equal(q.embedding, e), f"{_name(strategy)}: predict() mutated a query embedding in place"
+            assert q.embedding is not None and np.array_equal(q.embedding, e), f"{_name(strategy)}: predict() mutated a query embedding in place"
 
 
 def check_empty_candidates_raises(strategy: Any) -> None:
