@@ -44,10 +44,11 @@ BLAS_THREADS = _blas_threads(sys.argv[1:])
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = BLAS_THREADS
 
-import numpy as np
+# numpy reads the BLAS thread count at import, so these imports follow the environment set above.
+import numpy as np  # noqa: E402
 
-from routeiq_core import Candidate, RoutingDataset, default_registry
-from routeiq_core.testing import make_toy_dataset, toy_queries
+from routeiq_core import Candidate, RoutingDataset, default_registry  # noqa: E402
+from routeiq_core.testing import make_toy_dataset, toy_queries  # noqa: E402
 
 TARGET_MS = 2.0
 REPEATS = 3

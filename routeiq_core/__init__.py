@@ -74,6 +74,7 @@ __all__ = [
     "Classification",
     "ConfigError",
     "Counters",
+    "DEFAULT_MODEL_SHA256",
     "DatasetError",
     "Decision",
     "DecisionContext",

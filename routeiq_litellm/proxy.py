@@ -35,8 +35,8 @@ from ._compat import (
 from ._engine import RoutingEngine, metadata_of
 from .plugin import RouteIQRoutingPlugin, _log_once
 
-import_litellm()
-from litellm.integrations.custom_logger import CustomLogger
+import_litellm()  # checks the installed litellm version first, with an error naming the extra
+from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
 __all__ = ["RouteIQProxyCallback", "binder", "headers", "plugin", "shared_engine"]
 

@@ -25,7 +25,7 @@ from ._compat import (
 from ._engine import Pick, RoutingEngine, metadata_of, previous_deployment_ids
 
 import_litellm()
-from litellm.router import CustomRoutingStrategyBase  # type: ignore[attr-defined]
+from litellm.router import CustomRoutingStrategyBase  # type: ignore[attr-defined]  # noqa: E402
 
 __all__ = ["RouteIQRoutingStrategy"]
 

@@ -129,6 +129,12 @@ def _wrap_openai(client: Any, create_kwargs: Mapping[str, Any]) -> LLMBinding:
     return LLMBinding(sync=call)
 
 
+def _async_call(obj: Any) -> bool:
+    """True for an object whose ``__call__`` is a coroutine function (an async callable class)."""
+    call = getattr(type(obj), "__call__", None)  # noqa: B004 - the method itself, not callable(obj)
+    return inspect.iscoroutinefunction(call)
+
+
 def as_llm(obj: Any, async_obj: Any = None, **create_kwargs: Any) -> LLMBinding:
     """Turn what a user passes into an :class:`LLMBinding`.
 
@@ -144,7 +150,7 @@ def as_llm(obj: Any, async_obj: Any = None, **create_kwargs: Any) -> LLMBinding:
         binding = LLMBinding()
     elif _openai_create(obj) is not None:
         binding = _wrap_openai(obj, create_kwargs)
-    elif inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(getattr(obj, "__call__", None)):
+    elif inspect.iscoroutinefunction(obj) or _async_call(obj):
         binding = LLMBinding(async_=obj)
     elif callable(obj):
         acall = getattr(obj, "acall", None)

@@ -19,18 +19,26 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from routeiq_core import Estimate
 
 from ._llm_binding import LLMCallError, LLMRequest
 
 __all__ = [
-    "MAX_LLM_THREADS", "Procedure", "Reply", "Step", "call_with_timeout", "drive", "one", "run_to_completion", "submit",
+    "MAX_LLM_THREADS",
+    "Procedure",
+    "Reply",
+    "Step",
+    "call_with_timeout",
+    "drive",
+    "one",
+    "run_to_completion",
+    "submit",
 ]
 
-Step = Union[LLMRequest, list[LLMRequest]]
-Reply = Union[str, list[str]]
+Step = LLMRequest | list[LLMRequest]
+Reply = str | list[str]
 Procedure = Generator[Step, Reply, Estimate]
 T = TypeVar("T")
 

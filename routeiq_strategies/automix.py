@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyTags
 from routeiq_core.errors import DatasetError
 
 from ._base import model_columns

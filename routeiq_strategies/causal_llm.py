@@ -23,13 +23,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyTags
 
 from ._base import candidate_values_batch, model_columns, tie_aware_best
+from ._llm_driver import one
 from ._per_model import query_matrix
 from .knn import KNNStrategy
-from ._llm_driver import one
 from .llm_callable import LLMParams, LLMRequest, LLMStrategy, Messages, Procedure, match_candidate
 
 __all__ = ["CausalLLMStrategy", "build_routing_prompt"]

@@ -20,8 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, DatasetError, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, DatasetError, Query, RoutingDataset, StrategyTags
 
 from ._base import TIE_ATOL
 from ._nn import kmeans, sigmoid

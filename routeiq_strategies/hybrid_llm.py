@@ -24,8 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Query, RoutingDataset, StrategyTags
 
 from ._base import TIE_ATOL, model_columns
 from ._nn import sigmoid

@@ -15,8 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Query, RoutingDataset, StrategyTags
 
 from ._nn import kmeans
 from ._numeric import assign_nearest, unit_rows

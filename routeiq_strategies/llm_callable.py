@@ -88,7 +88,7 @@ class _CallLog:
         entry, start = self._start(req), time.perf_counter()
         try:
             text = call()
-        except BaseException as exc:  # noqa: BLE001 - any failure of user code becomes a fallback
+        except BaseException as exc:  # any failure of user code becomes a fallback
             raise _failed(entry, start, req, exc) from None
         return _succeeded(entry, start, text)
 
@@ -98,7 +98,7 @@ class _CallLog:
             text = await call()
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             raise _failed(entry, start, req, exc) from None
         return _succeeded(entry, start, text)
 

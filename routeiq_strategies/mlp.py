@@ -11,14 +11,14 @@ Training is seeded and deterministic; a held-out slice stops it early.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, DatasetError, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, DatasetError, Query, RoutingDataset, StrategyTags
 
 from ._base import best_mask
 from ._nn import Adam, sigmoid
@@ -107,7 +107,7 @@ class MLPStrategy(PerModelStrategy):
         val, train = order[:n_val], order[n_val:]
         sizes = [x.shape[1], *p.hidden, y.shape[1]]
         layers: list[tuple[np.ndarray, np.ndarray]] = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        for fan_in, fan_out in itertools.pairwise(sizes):
             bound = np.sqrt(6.0 / fan_in)  # He-uniform for ReLU
             layers.append((rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
                            np.zeros(fan_out, dtype=np.float32)))

@@ -30,13 +30,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, Estimate, Query, RoutingDataset, StrategyTags
+from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDataset, StrategyTags
 
 from ._base import candidate_values_batch
+from ._llm_driver import one
 from ._text_embedding import TextEmbeddingMixin
 from .knn import KNNStrategy
-from ._llm_driver import one
 from .llm_callable import (
     LLMParams,
     LLMRequest,

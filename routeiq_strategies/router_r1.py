@@ -28,8 +28,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from routeiq_core import BaseStrategy
-from routeiq_core import Candidate, Estimate, Query, StrategyParams
+from routeiq_core import BaseStrategy, Candidate, Estimate, Query, StrategyParams
 
 from ._llm_driver import one
 from .llm_callable import (

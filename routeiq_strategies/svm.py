@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from routeiq_core import BaseStrategy
 from routeiq_core import (
+    BaseStrategy,
     Candidate,
     DatasetError,
     MissingDependencyError,

@@ -208,7 +208,7 @@ def targets_section(runs: list[dict[str, Any]]) -> list[str]:
               "single model's test quality, as % of that model's cost (the cheapest strategy shown)."]
     if misses:
         lines += ["", "### Where a target is missed, and why", "", *misses]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _why_no_match(key: str, r: Any, cheapest: Any) -> str:
@@ -283,7 +283,7 @@ def routellm_section(runs: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| {run['spec'].key} | {ROUTELLM_CLAIMS.get(r.dataset, '—')} | "
                      f"{f'{best.name} {best.routellm.apgr:.3f}' if best else '—'} | "
                      f"{f'{best.routellm.cpt95:.1f}% strong calls' if best else '—'} |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, total: float,
@@ -335,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown data sets {sorted(unknown)}", file=sys.stderr)
         return 2
     strategies = args.strategies.split(",") if args.strategies else default_strategies()
-    log = lambda m: print(m, file=sys.stderr, flush=True)
+    def log(m: str) -> None:
+        print(m, file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     runs = []
     for spec in SETS:

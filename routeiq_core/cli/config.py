@@ -52,7 +52,7 @@ def run_show(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2, sort_keys=True))
         return 0
     print("settings (environment):")
-    for name, item in data["settings"].items():
+    for item in data["settings"].values():
         print(f"  {item['variable']:<26} = {json.dumps(item['value']):<24} ({item['source']})")
     print("router config:")
     for name, item in data["router"].items():

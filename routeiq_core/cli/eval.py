@@ -84,7 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         train, test = data.split(args.split, seed=args.seed)
     train = _sample(train, args.limit_train, args.seed)
     test = _sample(test, args.limit_test, args.seed + 1)
-    log = (lambda msg: print(f"routeiq: {msg}", file=sys.stderr))
+    def log(msg: str) -> None:
+        print(f"routeiq: {msg}", file=sys.stderr)
     result = evaluate(train, test, names, profile=args.profile, seed=args.seed, cache_dir=args.cache_dir,
                       progress=not args.no_progress, log=log)
     paths = write_report(result, args.out, plots=not args.no_plot)

@@ -11,14 +11,14 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 __all__ = ["FakeCall", "FakeLLM", "FakeRule"]
 
 Messages = list[dict[str, Any]]
-FakeReply = Union[str, Sequence[str], Callable[[str, Messages], str]]
+FakeReply = str | Sequence[str] | Callable[[str, Messages], str]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from routeiq_core import CAPABILITIES, Candidate, CandidateError, Catalog, load_candidates
 from routeiq_core._candidates import infer_tier
@@ -66,7 +67,7 @@ def test_candidate_defaults_and_helpers() -> None:
 def test_candidates_are_immutable() -> None:
     """A Candidate cannot be modified after creation."""
     cand = Candidate(name="a")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         cand.name = "b"  # type: ignore[misc]
 
 

@@ -28,7 +28,7 @@ def test_page_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.replace('/', '_')}"}
     for i, block in enumerate(blocks):
-        exec(compile(block, f"{page}[block {i}]", "exec"), namespace)  # noqa: S102 - our own docs
+        exec(compile(block, f"{page}[block {i}]", "exec"), namespace)
 
 
 def test_cli_page_documents_every_decide_option() -> None:

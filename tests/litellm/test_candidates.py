@@ -92,7 +92,7 @@ def test_group_key_changes_when_the_group_changes() -> None:
     one = [deployment("g", "a", "openai/gpt-4o")]
     assert group_key(one) == group_key([deployment("g", "a", "openai/gpt-4o")])
     assert group_key(one) != group_key([deployment("g", "a", "openai/gpt-4o-mini")])
-    assert group_key(one) != group_key(one + [deployment("g", "b", "openai/gpt-4o")])
+    assert group_key(one) != group_key([*one, deployment("g", "b", "openai/gpt-4o")])
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_all_deployments_cooling_down_is_a_clear_error(make_router: Any, engine:
         cooldown_time=60,
     )
     strategy = _bound_strategy(router)
-    for dep_id in ("solo-a", "solo-b"):
+    for _dep_id in ("solo-a", "solo-b"):
         with pytest.raises(Exception, match="RateLimit"):
             router.completion(
                 model="solo", messages=ask("x"), metadata={}, mock_response="litellm.RateLimitError"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
+from google.protobuf.message import DecodeError
 
 from routeiq_core._embedding import default_model_path
 from routeiq_core._onnx_graph import gather_before_dequantize
@@ -39,5 +40,5 @@ def test_rewritten_model_gives_bitwise_identical_outputs(model_bytes: bytes) -> 
 
 def test_non_model_bytes_raise_for_the_caller_to_fall_back() -> None:
     """Bytes that are not a protobuf model raise; OnnxEmbedder then lets onnxruntime report it."""
-    with pytest.raises(Exception):
+    with pytest.raises(DecodeError):
         gather_before_dequantize(b"\xff\xff\xff not a model")

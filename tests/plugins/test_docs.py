@@ -31,7 +31,7 @@ def test_python_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.Monk
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, block in enumerate(blocks):
-            exec(compile(block, f"{page}[block {i}]", "exec"), namespace)  # noqa: S102 - our own docs
+            exec(compile(block, f"{page}[block {i}]", "exec"), namespace)
 
 
 def test_every_hook_is_documented_with_its_signature() -> None:

@@ -76,7 +76,7 @@ def test_unknown_candidates_save_load_and_params(clustered, tmp_path) -> None:
     """An unseen candidate gets a prior and is never an example label; save/load + bind_llm; bad params fail."""
     fake = FakeLLM(default="newcomer")
     strategy = CausalLLMStrategy(llm=fake).fit(clustered.dataset)
-    cands = list(clustered.candidates) + [Candidate(name="newcomer")]
+    cands = [*list(clustered.candidates), Candidate(name="newcomer")]
     est = strategy.predict(clustered.query(0), cands)
     assert est.details["choice"] == "newcomer" and set(est.quality) == {"a", "b", "c", "newcomer"}
     assert "Best model: newcomer" not in fake.calls[-1].messages[1]["content"]

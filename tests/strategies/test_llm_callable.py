@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -90,7 +91,7 @@ def test_response_text_reads_strings_dicts_and_objects() -> None:
         message = Msg()
 
     class Resp:
-        choices = [Choice()]
+        choices: ClassVar[list[Choice]] = [Choice()]
 
     assert response_text("plain") == "plain"
     assert response_text(_completion("m", "dict")) == "dict"

@@ -78,7 +78,7 @@ def test_kmeans_is_seeded_and_finds_separated_clusters() -> None:
     centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     truth = rng.integers(0, 3, 150)
     x = centers[truth] + rng.normal(size=(150, 2))
-    labels, found = kmeans(x, 3, seed=4)
+    labels, _found = kmeans(x, 3, seed=4)
     again, _ = kmeans(x, 3, seed=4)
     assert np.array_equal(labels, again)
     for c in range(3):  # each true group maps to exactly one found cluster
