@@ -21,7 +21,7 @@ import numpy as np
 from ._candidates import Candidate
 from ._centroid_strategy import CentroidStrategy
 from ._counters import Counters
-from ._strategy import AsyncStrategy, Strategy
+from ._strategy import AsyncStrategy, OnlineStrategy, Strategy, StrategyAbilities, validate_strategy
 from ._types import Estimate, Query
 from .errors import ConfigError, FallbackWarning, NoCandidatesError
 
@@ -42,9 +42,11 @@ class StrategyResult:
 class StrategyStage:
     """Runs one strategy (sync or async) with the centroid fallback behind it."""
 
-    def __init__(self, strategy: Strategy, *, counters: Counters, is_async: bool | None = None) -> None:
+    def __init__(self, strategy: Strategy, *, counters: Counters, abilities: StrategyAbilities | None = None) -> None:
+        abilities = abilities if abilities is not None else validate_strategy(strategy)
         self.strategy = strategy
-        self.is_async = isinstance(strategy, AsyncStrategy) if is_async is None else is_async
+        self.is_async = abilities.is_async
+        self.online = abilities.online and strategy.tags.online
         self._fallback = CentroidStrategy()
         self._counters = counters
 
@@ -72,6 +74,16 @@ class StrategyStage:
             raise
         except Exception as exc:
             return self._fall_back(query, candidates, exc)
+
+    def learn(self, query: Query, candidate: Candidate, quality: float) -> None:
+        """Pass an observed quality (0..1) to an online strategy."""
+        if not self.online:
+            raise ConfigError(f"strategy {self.name!r} does not learn online; feedback needs an online "
+                              "strategy such as 'thompson'")
+        if not 0.0 <= quality <= 1.0:
+            raise ConfigError(f"quality must be in [0, 1], got {quality}")
+        assert isinstance(self.strategy, OnlineStrategy)
+        self.strategy.update(query, candidate, float(quality))
 
     def _fall_back(self, query: Query, candidates: Sequence[Candidate], exc: BaseException) -> StrategyResult:
         message = f"strategy {self.name!r} failed ({type(exc).__name__}); used the centroid fallback"

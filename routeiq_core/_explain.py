@@ -1,5 +1,5 @@
-"""The explanation stage: one line that says what the request looks like, what was chosen,
-and what came next.
+"""The explanation stage: the decision's category, confidence, warnings, exclusions and the
+one line that says what the request looks like, what was chosen, and what came next.
 
 Built from the query's features and the choice only; it never quotes the prompt.
 """
@@ -7,14 +7,44 @@ Built from the query's features and the choice only; it never quotes the prompt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._candidates import TIER_NAMES, Candidate
 from ._choice import Choice
 from ._decision import COMPLEXITY_LABELS
+from ._eligibility import Eligibility
 from ._signals import AGENTIC_THRESHOLD, REASONING_THRESHOLD
 from ._types import Query
 
-__all__ = ["reason"]
+if TYPE_CHECKING:
+    from ._estimation import StrategyResult
+    from ._extensions import DecisionContext
+
+__all__ = ["Explanation", "explain", "reason"]
+
+
+class Explanation(NamedTuple):
+    category: str | None
+    confidence: float
+    reason: str
+    warnings: tuple[str, ...]
+    excluded: dict[str, str]
+
+
+def explain(ctx: DecisionContext, eligibility: Eligibility, choice: Choice, result: StrategyResult) -> Explanation:
+    """Category and confidence (the strategy's, else the classifier's), the reason line with the
+    pin's and the extensions' notes, the warnings, and every exclusion with its reason."""
+    estimate, classification = result.estimate, ctx.query.classification
+    category = estimate.category or (classification.category if classification else None)
+    confidence = estimate.confidence if estimate.confidence is not None else (
+        classification.confidence if classification else 1.0)
+    pin_note = ([ctx.pin_reason] if choice.pinned else [f"{ctx.pin} is not eligible; ranked choice used"]
+                ) if ctx.pin else []
+    line = reason(ctx.query, eligibility.candidates, choice, category, confidence, ctx.profile.name,
+                  fallback=result.failure is not None, notes=[*pin_note, *ctx.notes])
+    warnings = (*eligibility.notes, *ctx.warnings, *((result.failure,) if result.failure else ()))
+    excluded = {**ctx.excluded, **eligibility.excluded} if ctx.excluded else eligibility.excluded
+    return Explanation(category, float(confidence), line, warnings, excluded)
 
 
 def reason(

@@ -19,11 +19,17 @@ from ._extensions import DecisionContext, RouterExtension
 from ._strategy import Strategy, TrainedStrategy
 from .errors import ArtifactError, ConfigError
 
-__all__ = ["TrainedModelsCheck", "check_coverage", "check_embedding_model", "known_candidates"]
+__all__ = ["TrainedModelsCheck", "check_coverage", "check_trained", "known_candidates"]
 
 
-def check_embedding_model(strategy: Strategy, embedder: Embedder) -> tuple[str, ...] | None:
-    """Refuse a strategy trained with another embedding model; return the models it was trained on."""
+def check_trained(strategy: Strategy, embedder: Embedder) -> tuple[str, ...] | None:
+    """Refuse a strategy that needs training and has none, or was trained with another embedding
+    model; return the models it was trained on (None when it does not say)."""
+    if not strategy.is_fitted():
+        raise ConfigError(
+            f"strategy {strategy.name!r} needs training: fit it (strategy.fit(dataset)), "
+            "load one (Router.from_artifact(dir)) or train with 'routeiq train'"
+        )
     if not isinstance(strategy, TrainedStrategy):
         return None
     trained_with = strategy.trained_embedding_model()

@@ -12,40 +12,38 @@ and batch paths share every stage.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._building import router_from_artifact, router_from_config
 from ._candidates import Candidate, CandidatesLike, Catalog, as_catalog
 from ._centroids import CentroidSet
 from ._choice import choose
-from ._config import RouterConfig, load_config
+from ._config import RouterConfig
 from ._counters import Counters
 from ._decision import Decision
 from ._eligibility import Eligibility, eligible_candidates, exclude_names
 from ._embedding import Embedder, default_embedder
 from ._estimation import StrategyResult, StrategyStage
-from ._explain import reason
+from ._explain import explain
 from ._extensions import DecisionContext, ExtensionRunner
 from ._featurize import CentroidsLike, Featurizer
-from ._model_coverage import TrainedModelsCheck, check_coverage, check_embedding_model
+from ._model_coverage import TrainedModelsCheck, check_trained
 from ._profiles import Profile, ProfileRules
-from ._registry import StrategyRegistry, default_registry, resolve_strategy
+from ._registry import StrategyRegistry, resolve_strategy
 from ._request import Request, batch_arguments, parse_request
 from ._stages import StageClock
-from ._strategy import OnlineStrategy, Strategy, TrainedStrategy, validate_strategy
+from ._strategy import Strategy, validate_strategy
 from ._types import Query
 from .errors import ConfigError
 
 __all__ = ["Router"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     """A request up to the strategy: the extensions' context and the eligible candidates."""
 
     ctx: DecisionContext
@@ -71,39 +69,31 @@ class Router:
     """
 
     def __init__(
-        self,
-        candidates: CandidatesLike | None = None,
-        *,
-        strategy: str | Strategy = "centroid",
-        strategy_params: Mapping[str, Any] | None = None,
-        profile: str = "auto",
+        self, candidates: CandidatesLike | None = None, *, strategy: str | Strategy = "centroid",
+        strategy_params: Mapping[str, Any] | None = None, profile: str = "auto",
         profiles: Mapping[str, Profile | Mapping[str, Any]] | None = None,
-        team_profiles: Mapping[str, str] | None = None,
-        key_profiles: Mapping[str, str] | None = None,
-        embedder: Embedder | None = None,
-        centroids: CentroidsLike = None,
-        registry: StrategyRegistry | None = None,
-        extensions: Sequence[object] = (),
+        team_profiles: Mapping[str, str] | None = None, key_profiles: Mapping[str, str] | None = None,
+        embedder: Embedder | None = None, centroids: CentroidsLike = None,
+        registry: StrategyRegistry | None = None, extensions: Sequence[object] = (),
     ) -> None:
         catalog = as_catalog(candidates)
         rules = ProfileRules.build(profiles, profile, team_profiles, key_profiles)
         featurizer = Featurizer(embedder if embedder is not None else default_embedder(), centroids)
-        instance = resolve_strategy(strategy, strategy_params, registry)
-        if not instance.is_fitted():
-            raise ConfigError(
-                f"strategy {instance.name!r} needs training: fit it (strategy.fit(dataset)), "
-                "load one (Router.from_artifact(dir)) or train with 'routeiq train'"
-            )
-        self._assemble(catalog, rules, featurizer, instance, tuple(extensions))
+        self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
+                       tuple(extensions))
 
     def _assemble(self, catalog: Catalog, rules: ProfileRules, featurizer: Featurizer, strategy: Strategy,
                   extensions: tuple[object, ...]) -> None:
         abilities = validate_strategy(strategy)
-        trained_models = check_embedding_model(strategy, featurizer.embedder)
+        trained_models = check_trained(strategy, featurizer.embedder)
         self.catalog, self.rules, self.featurizer, self._extensions = catalog, rules, featurizer, extensions
+        #: What it routes with (read them; build another Router to change them).
+        self.candidates: tuple[Candidate, ...] = catalog.candidates
+        self.strategy, self.embedder = strategy, featurizer.embedder
+        self.profiles: Mapping[str, Profile] = rules.profiles
+        self.default_profile = rules.default
         self.counters = Counters()
-        self._strategy = StrategyStage(strategy, counters=self.counters, is_async=abilities.is_async)
-        self._online = abilities.online and strategy.tags.online
+        self._strategy = StrategyStage(strategy, counters=self.counters, abilities=abilities)
         self._min_context = min((c.context_window or 1 << 62) for c in catalog.candidates)
         builtin = [TrainedModelsCheck(strategy.name, catalog.candidates, trained_models)] if trained_models else []
         self.extensions = ExtensionRunner([*builtin, *extensions], self.counters)
@@ -122,54 +112,16 @@ class Router:
         The artifact must have been trained with the same embedding model, and at least one
         candidate must be a model it was trained on (else :class:`ConfigError` lists them).
         """
-        from ._persist import load_strategy
-
-        embedder = kwargs["embedder"] = kwargs.get("embedder") or default_embedder()
-        strategy = load_strategy(path, registry=registry or default_registry(), embedding_model=embedder.model_id)
-        router = cls(candidates, strategy=strategy, registry=registry, **kwargs)
-        trained = strategy.trained_models() if isinstance(strategy, TrainedStrategy) else None
-        if trained:
-            check_coverage(strategy.name, router.candidates, trained)
-        return router
+        return router_from_artifact(cls, path, candidates, registry, kwargs)
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig, **overrides: Any) -> Router:
         """The one builder: a router from a :class:`RouterConfig` (or subclass), a dict, or a JSON/YAML
         file; ``overrides`` are Router keyword arguments and win. With ``artifact`` set, the strategy
         is loaded from it (:meth:`from_artifact`)."""
-        cfg = load_config(config)
-        kwargs: dict[str, Any] = {"profile": cfg.profile, "profiles": cfg.profiles or None, "centroids": cfg.centroids,
-                                  "team_profiles": cfg.team_profiles or None, "key_profiles": cfg.key_profiles or None}
-        kwargs.update(overrides)
-        candidates = kwargs.pop("candidates", cfg.candidates)
-        if cfg.artifact is not None:
-            kwargs.pop("strategy", None)
-            return cls.from_artifact(cfg.artifact, candidates, **kwargs)
-        kwargs.setdefault("strategy", cfg.strategy)
-        kwargs.setdefault("strategy_params", cfg.strategy_params or None)
-        return cls(candidates, **kwargs)
+        return router_from_config(cls, config, overrides)
 
     # ------------------------------------------------------------------ what it routes with
-    @property
-    def candidates(self) -> tuple[Candidate, ...]:
-        return self.catalog.candidates
-
-    @property
-    def strategy(self) -> Strategy:
-        return self._strategy.strategy
-
-    @property
-    def embedder(self) -> Embedder:
-        return self.featurizer.embedder
-
-    @property
-    def profiles(self) -> Mapping[str, Profile]:
-        return self.rules.profiles
-
-    @property
-    def default_profile(self) -> str:
-        return self.rules.default
-
     @property
     def centroids(self) -> CentroidSet:
         """The centroid classifier (the embedding model and centroids load on first access)."""
@@ -204,24 +156,22 @@ class Router:
         request, profile, exclude = clock.run("parse", self._parse, *args)
         return self._before(request, profile, exclude, self.featurizer.featurize(request, clock=clock), clock)
 
+    def _complete(self, pending: _Pending, clock: StageClock) -> Decision:
+        """The sync strategy stage, then the rest."""
+        return self._finish(pending, clock.run("strategy", self._strategy.run, pending.ctx.query,
+                                               pending.eligibility.candidates), clock)
+
     def _finish(self, pending: _Pending, result: StrategyResult, clock: StageClock) -> Decision:
-        ctx, (cands, excluded, notes) = pending.ctx, pending.eligibility
-        choice = clock.run("choice", choose, cands, result.quality, result.estimate, ctx.query, ctx.profile, ctx.pin)
-        estimate, classification = result.estimate, ctx.query.classification
-        category = estimate.category or (classification.category if classification else None)
-        confidence = estimate.confidence if estimate.confidence is not None else (
-            classification.confidence if classification else 1.0)
-        pin_note = ([ctx.pin_reason] if choice.pinned else [f"{ctx.pin} is not eligible; ranked choice used"]
-                    ) if ctx.pin else []
-        line = clock.run("explain", reason, ctx.query, cands, choice, category, confidence, ctx.profile.name,
-                         fallback=result.failure is not None, notes=[*pin_note, *ctx.notes])
+        ctx, eligibility = pending
+        choice = clock.run("choice", choose, eligibility.candidates, result.quality, result.estimate, ctx.query,
+                           ctx.profile, ctx.pin)
+        why = clock.run("explain", explain, ctx, eligibility, choice, result)
         decision = Decision(
-            candidate=cands[choice.first], ranking=choice.ranking, profile=ctx.profile.name,
-            strategy=self._strategy.name, category=category, confidence=float(confidence),
-            complexity=ctx.query.complexity, signals=ctx.query.signals, reason=line,
-            excluded={**ctx.excluded, **excluded} if ctx.excluded else excluded, timings_ms=clock.finish(),
-            fallback=result.failure is not None, details=dict(estimate.details), query=ctx.query,
-            warnings=(*notes, *ctx.warnings, *((result.failure,) if result.failure else ())),
+            candidate=eligibility.candidates[choice.first], ranking=choice.ranking, profile=ctx.profile.name,
+            strategy=self._strategy.name, category=why.category, confidence=why.confidence,
+            complexity=ctx.query.complexity, signals=ctx.query.signals, reason=why.reason, excluded=why.excluded,
+            timings_ms=clock.finish(), fallback=result.failure is not None, details=dict(result.estimate.details),
+            warnings=why.warnings, query=ctx.query,
         )
         return self.extensions.after(decision, ctx) if self.extensions else decision
 
@@ -234,9 +184,8 @@ class Router:
         profile, or when no candidate is eligible (e.g. ``free`` with no free one).
         """
         clock = StageClock()
-        pending = self._prepare((prompt, messages, tools, functions, metadata, profile, exclude), clock)
-        result = clock.run("strategy", self._strategy.run, pending.ctx.query, pending.eligibility.candidates)
-        return self._finish(pending, result, clock)
+        return self._complete(self._prepare((prompt, messages, tools, functions, metadata, profile, exclude), clock),
+                              clock)
 
     async def adecide(self, prompt: Any = None, *, messages: Any = None, tools: Any = None, functions: Any = None,
                       metadata: Any = None, profile: str | None = None, exclude: Collection[str] = ()) -> Decision:
@@ -257,18 +206,13 @@ class Router:
         """
         parsed = [self._parse(*args) for args in batch_arguments(requests, profile)]
         queries = self.featurizer.featurize_many([request for request, _, _ in parsed])
-        out = []
-        for (request, chosen, exclude), query in zip(parsed, queries):
-            clock = StageClock()
-            pending = self._before(request, chosen, exclude, query, clock)
-            result = clock.run("strategy", self._strategy.run, query, pending.eligibility.candidates)
-            out.append(self._finish(pending, result, clock))
-        return out
+        clocks = [StageClock() for _ in parsed]
+        return [self._complete(self._before(request, chosen, exclude, query, clock), clock)
+                for (request, chosen, exclude), query, clock in zip(parsed, queries, clocks)]
 
     async def adecide_batch(self, requests: Sequence[Any], *, profile: str | None = None) -> list[Decision]:
         """Async :meth:`decide_batch` (runs in the default executor)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(self.decide_batch, requests, profile=profile))
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.decide_batch(requests, profile=profile))
 
     def route(self, prompt_or_messages: Any, **kwargs: Any) -> str:
         """The chosen model string only: for clients of any shape."""
@@ -276,12 +220,6 @@ class Router:
 
     def feedback(self, decision: Decision, quality: float) -> None:
         """Report the observed quality (0..1) of a decision to an online strategy (e.g. ``thompson``)."""
-        if not self._online:
-            raise ConfigError(f"strategy {self._strategy.name!r} does not learn online; feedback needs an online "
-                              "strategy such as 'thompson'")
-        if not 0.0 <= quality <= 1.0:
-            raise ConfigError(f"quality must be in [0, 1], got {quality}")
         if decision.query is None:
             raise ConfigError("this decision carries no query (it was not made by a Router)")
-        assert isinstance(self.strategy, OnlineStrategy)
-        self.strategy.update(decision.query, decision.candidate, float(quality))
+        self._strategy.learn(decision.query, decision.candidate, quality)

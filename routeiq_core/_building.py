@@ -1,0 +1,55 @@
+"""Building routers: from a trained artifact, from a config, from a template.
+
+The functions take the Router class as an argument, so this module does not import
+``_router`` (which would make an import cycle) and ``Router``'s classmethods stay thin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._candidates import CandidatesLike
+from ._config import RouterConfig, load_config
+from ._embedding import default_embedder
+from ._model_coverage import check_coverage
+from ._persist import load_strategy
+from ._registry import StrategyRegistry, default_registry
+from ._strategy import TrainedStrategy
+
+if TYPE_CHECKING:
+    from ._router import Router
+
+__all__ = ["router_from_artifact", "router_from_config"]
+
+R = TypeVar("R", bound="Router")
+
+
+def router_from_artifact(cls: type[R], path: str | os.PathLike[str], candidates: CandidatesLike | None,
+                         registry: StrategyRegistry | None, kwargs: dict[str, Any]) -> R:
+    """``cls`` with the strategy of an artifact: same embedding model, and some candidate it was trained on."""
+    embedder = kwargs["embedder"] = kwargs.get("embedder") or default_embedder()
+    strategy = load_strategy(path, registry=registry or default_registry(), embedding_model=embedder.model_id)
+    router = cls(candidates, strategy=strategy, registry=registry, **kwargs)
+    trained = strategy.trained_models() if isinstance(strategy, TrainedStrategy) else None
+    if trained:
+        check_coverage(strategy.name, router.candidates, trained)
+    return router
+
+
+def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig,
+                       overrides: Mapping[str, Any]) -> R:
+    """``cls`` from a config (file, dict, object); ``overrides`` are Router keyword arguments and win."""
+    cfg = load_config(config)
+    kwargs: dict[str, Any] = {"profile": cfg.profile, "profiles": cfg.profiles or None, "centroids": cfg.centroids,
+                              "team_profiles": cfg.team_profiles or None, "key_profiles": cfg.key_profiles or None}
+    kwargs.update(overrides)
+    candidates = kwargs.pop("candidates", cfg.candidates)
+    if cfg.artifact is not None:
+        kwargs.pop("strategy", None)
+        registry = kwargs.pop("registry", None)
+        return router_from_artifact(cls, cfg.artifact, candidates, registry, kwargs)
+    kwargs.setdefault("strategy", cfg.strategy)
+    kwargs.setdefault("strategy_params", cfg.strategy_params or None)
+    return cls(candidates, **kwargs)
