@@ -88,7 +88,24 @@ def ibc_lift(escalate: np.ndarray, small: np.ndarray, large: np.ndarray, cost_sm
     return ((p_method - p_small) / (c_method - cost_small)) / base - 1.0
 
 
-class AutoMixStrategy(LLMStrategy):
+class AutoMixParams(LLMParams):
+    small_model: str | None = Field(None, description="Small model; None = the cheapest candidate / training model.")
+    large_model: str | None = Field(None, description="Large model; None = the best candidate / training model.")
+    verifier_model: str | None = Field(None, description="Verifier; None = the small model (self-verification).")
+    n_verifications: int = Field(2, ge=1, le=16, description="Verification samples per decision.")
+    policy: Literal["threshold", "self_consistency"] = "threshold"
+    threshold: float | None = Field(None, ge=0, le=1.01, description="Fixed threshold instead of the fitted one.")
+    num_bins: int = Field(8, ge=2, le=64, description="p_ver bins for the calibration and threshold grid.")
+    cost_small: float = Field(1.0, gt=0)
+    cost_large: float = Field(50.0, gt=0)
+    cost_verify: float = Field(1.0, ge=0)
+    sim_tpr: float = Field(0.8, ge=0, le=1, description="Simulated P(verifier says Correct | answer correct).")
+    sim_fpr: float = Field(0.3, ge=0, le=1, description="Simulated P(verifier says Correct | answer wrong).")
+    answer_chars: int = Field(4000, ge=100, description="Longest answer passed to the verifier.")
+    seed: int = 0
+
+
+class AutoMixStrategy(LLMStrategy[AutoMixParams]):
     """The AutoMix cascade: small model answers, self-verifies, and a fitted threshold decides to escalate.
 
     Attributes set by fit:
@@ -105,24 +122,6 @@ class AutoMixStrategy(LLMStrategy):
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=True, deterministic=False, needs_embedding=False, calls_llm=True
     )
-
-    class Params(LLMParams):
-        small_model: str | None = Field(None, description="Small model; None = the cheapest candidate / training model.")
-        large_model: str | None = Field(None, description="Large model; None = the best candidate / training model.")
-        verifier_model: str | None = Field(None, description="Verifier; None = the small model (self-verification).")
-        n_verifications: int = Field(2, ge=1, le=16, description="Verification samples per decision.")
-        policy: Literal["threshold", "self_consistency"] = "threshold"
-        threshold: float | None = Field(None, ge=0, le=1.01, description="Fixed threshold instead of the fitted one.")
-        num_bins: int = Field(8, ge=2, le=64, description="p_ver bins for the calibration and threshold grid.")
-        cost_small: float = Field(1.0, gt=0)
-        cost_large: float = Field(50.0, gt=0)
-        cost_verify: float = Field(1.0, ge=0)
-        sim_tpr: float = Field(0.8, ge=0, le=1, description="Simulated P(verifier says Correct | answer correct).")
-        sim_fpr: float = Field(0.3, ge=0, le=1, description="Simulated P(verifier says Correct | answer wrong).")
-        answer_chars: int = Field(4000, ge=100, description="Longest answer passed to the verifier.")
-        seed: int = 0
-
-    params: Params
 
     # ------------------------------------------------------------------ training
     def fit_with_verifier(self, dataset: RoutingDataset, p_ver: Sequence[float] | np.ndarray) -> AutoMixStrategy:

@@ -28,7 +28,7 @@ from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDatase
 from ._base import candidate_values_batch, model_columns, tie_aware_best
 from ._llm_driver import one
 from ._per_model import query_matrix
-from .knn import KNNStrategy
+from .knn import KNNParams, KNNStrategy
 from .llm_callable import LLMParams, LLMRequest, LLMStrategy, Messages, Procedure, match_candidate
 
 __all__ = ["CausalLLMStrategy", "build_routing_prompt"]
@@ -51,7 +51,15 @@ def build_routing_prompt(query: str, candidates: Sequence[Candidate], examples: 
     ]
 
 
-class CausalLLMStrategy(LLMStrategy, KNNStrategy):
+class CausalLLMParams(LLMParams, KNNParams):
+    router_model: str = Field("gpt-4o-mini", min_length=1, description="The model your callable asks.")
+    n_examples: int = Field(8, ge=0, le=64, description="Nearest training queries shown as examples.")
+    example_chars: int = Field(300, ge=20, description="Longest example text (characters).")
+    query_chars: int = Field(4000, ge=20, description="Longest query text sent (characters).")
+    llm_weight: float = Field(0.5, ge=0, le=1, description="Weight of the LLM's pick against the kNN estimate.")
+
+
+class CausalLLMStrategy(LLMStrategy[CausalLLMParams], KNNStrategy):
     """An LLM picks the best candidate from few-shot nearest-neighbour examples.
 
     Attributes set by fit (besides :class:`~.knn.KNNStrategy`'s ``embeddings_``, ``scores_``, ...):
@@ -62,15 +70,6 @@ class CausalLLMStrategy(LLMStrategy, KNNStrategy):
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=True, deterministic=False, needs_embedding=True, calls_llm=True
     )
-
-    class Params(LLMParams, KNNStrategy.Params):
-        router_model: str = Field("gpt-4o-mini", min_length=1, description="The model your callable asks.")
-        n_examples: int = Field(8, ge=0, le=64, description="Nearest training queries shown as examples.")
-        example_chars: int = Field(300, ge=20, description="Longest example text (characters).")
-        query_chars: int = Field(4000, ge=20, description="Longest query text sent (characters).")
-        llm_weight: float = Field(0.5, ge=0, le=1, description="Weight of the LLM's pick against the kNN estimate.")
-
-    params: Params
 
     def _fit(self, dataset: RoutingDataset) -> None:
         KNNStrategy._fit(self, dataset)

@@ -45,7 +45,20 @@ def battle_counts(scores: np.ndarray, ties: str = "skip", atol: float = TIE_ATOL
     return wins
 
 
-class EloStrategy(PerModelStrategy):
+class EloParams(PerModelParams):
+    groups: Literal["none", "cluster", "task"] = Field(
+        "none", description="One global rating, per k-means cluster, or per task label."
+    )
+    n_clusters: int = Field(8, ge=1, description="Clusters for groups='cluster'.")
+    ties: Literal["skip", "half"] = Field("skip", description="Skip tied battles or count half a win each.")
+    l2: float = Field(1e-3, gt=0.0, description="Pull of the global strengths towards 0 (identifiability).")
+    group_shrinkage: float = Field(
+        20.0, ge=0.0, description="Pull of a group's strengths towards the global ones (in battles)."
+    )
+    seed: int = 0
+
+
+class EloStrategy(PerModelStrategy[EloParams]):
     """Bradley-Terry / Elo ratings; query-independent unless grouped.
 
     Attributes set by fit:
@@ -59,20 +72,6 @@ class EloStrategy(PerModelStrategy):
 
     name = "elo"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=False)
-
-    class Params(PerModelParams):
-        groups: Literal["none", "cluster", "task"] = Field(
-            "none", description="One global rating, per k-means cluster, or per task label."
-        )
-        n_clusters: int = Field(8, ge=1, description="Clusters for groups='cluster'.")
-        ties: Literal["skip", "half"] = Field("skip", description="Skip tied battles or count half a win each.")
-        l2: float = Field(1e-3, gt=0.0, description="Pull of the global strengths towards 0 (identifiability).")
-        group_shrinkage: float = Field(
-            20.0, ge=0.0, description="Pull of a group's strengths towards the global ones (in battles)."
-        )
-        seed: int = 0
-
-    params: Params
 
     @classmethod
     def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:

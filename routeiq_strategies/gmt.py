@@ -109,7 +109,12 @@ class _Context(_ExtraTerm):
         }
 
 
-class GMTStrategy(TextEmbeddingMixin, GraphRouterStrategy):
+class GMTParams(GraphParams):
+    history_turns: int = Field(3, ge=0, description="Earlier user turns averaged into the history term.")
+    context_dropout: float = Field(0.3, ge=0, lt=1, description="Training dropout of the user/history terms.")
+
+
+class GMTStrategy(TextEmbeddingMixin, GraphRouterStrategy[GMTParams]):
     """GraphRouter plus user nodes and conversation history (GMT-style personalised routing).
 
     Attributes set by fit (besides GraphRouter's):
@@ -119,12 +124,6 @@ class GMTStrategy(TextEmbeddingMixin, GraphRouterStrategy):
     """
 
     name: ClassVar[str] = "gmt"
-
-    class Params(GraphParams):
-        history_turns: int = Field(3, ge=0, description="Earlier user turns averaged into the history term.")
-        context_dropout: float = Field(0.3, ge=0, lt=1, description="Training dropout of the user/history terms.")
-
-    params: Params
 
     def _fit(self, dataset: RoutingDataset) -> None:
         x = dataset.require_embeddings().astype(np.float64)

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
+from typing_extensions import TypeVar
 
 from routeiq_core import (
     BaseStrategy,
@@ -146,7 +147,10 @@ class GraphParams(PerModelParams):
     seed: int = 0
 
 
-class GraphRouterStrategy(PerModelStrategy[GraphParams]):
+GP = TypeVar("GP", bound=GraphParams, default=GraphParams)
+
+
+class GraphRouterStrategy(PerModelStrategy[GP]):
     """GraphRouter on numpy: a query-model graph whose edges carry performance.
 
     Attributes set by fit:

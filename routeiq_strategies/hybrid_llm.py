@@ -41,7 +41,15 @@ def _transformed_threshold(gap: np.ndarray) -> float:
     return float(grid[int(np.argmax(balance))])
 
 
-class HybridLLMStrategy(PerModelStrategy):
+class HybridLLMParams(PerModelParams):
+    label: Literal["deterministic", "probabilistic", "transformed"] = Field(
+        "deterministic", description="Hybrid-LLM's label for 'small is good enough'."
+    )
+    tau: float = Field(0.1, gt=0.0, description="Temperature of the probabilistic label.")
+    alpha: float = Field(1.0, gt=0.0, description="Ridge penalty of the pair regressors.")
+
+
+class HybridLLMStrategy(PerModelStrategy[HybridLLMParams]):
     """P(small >= large) regressors for every ordered model pair; quality by total expectation.
 
     Attributes set by fit:
@@ -54,15 +62,6 @@ class HybridLLMStrategy(PerModelStrategy):
 
     name = "hybrid_llm"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        label: Literal["deterministic", "probabilistic", "transformed"] = Field(
-            "deterministic", description="Hybrid-LLM's label for 'small is good enough'."
-        )
-        tau: float = Field(0.1, gt=0.0, description="Temperature of the probabilistic label.")
-        alpha: float = Field(1.0, gt=0.0, description="Ridge penalty of the pair regressors.")
-
-    params: Params
 
     @classmethod
     def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:

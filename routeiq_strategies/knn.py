@@ -27,7 +27,22 @@ __all__ = ["KNNStrategy"]
 _CHUNK = 256
 
 
-class KNNStrategy(PerModelStrategy):
+class KNNParams(PerModelParams):
+    k: int = Field(20, ge=1, description="Number of neighbours.")
+    weighting: Literal["uniform", "similarity"] = Field(
+        "similarity", description="Neighbour weights: equal, or the (non-negative) cosine similarity."
+    )
+    shrinkage: float = Field(
+        1.0, ge=0.0, description="Pseudo-neighbours at the model's global mean (0 = none)."
+    )
+    approximate_above: int | None = Field(
+        20_000, ge=1, description="Index the data (approximate search) above this many prompts; None = exact."
+    )
+    n_probe: int = Field(12, ge=1, description="Index lists scanned per query (approximate search).")
+    seed: int = Field(0, description="Seed of the index's k-means.")
+
+
+class KNNStrategy(PerModelStrategy[KNNParams]):
     """Cosine kNN over training prompts; quality = neighbours' mean score per model.
 
     Above ``approximate_above`` training prompts the search uses an inverted-file
@@ -46,22 +61,6 @@ class KNNStrategy(PerModelStrategy):
 
     name = "knn"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        k: int = Field(20, ge=1, description="Number of neighbours.")
-        weighting: Literal["uniform", "similarity"] = Field(
-            "similarity", description="Neighbour weights: equal, or the (non-negative) cosine similarity."
-        )
-        shrinkage: float = Field(
-            1.0, ge=0.0, description="Pseudo-neighbours at the model's global mean (0 = none)."
-        )
-        approximate_above: int | None = Field(
-            20_000, ge=1, description="Index the data (approximate search) above this many prompts; None = exact."
-        )
-        n_probe: int = Field(12, ge=1, description="Index lists scanned per query (approximate search).")
-        seed: int = Field(0, description="Seed of the index's k-means.")
-
-    params: Params
 
     @classmethod
     def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:

@@ -36,7 +36,16 @@ def preference_pairs(scores: np.ndarray, atol: float = TIE_ATOL) -> np.ndarray:
     return np.argwhere(wins).astype(np.int64)
 
 
-class MatrixFactorizationStrategy(PerModelStrategy):
+class MatrixFactorizationParams(PerModelParams):
+    hidden: int = Field(128, ge=1, description="Width of the shared latent space.")
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(256, ge=1, description="Pairs per Adam step.")
+    learning_rate: float = Field(3e-3, gt=0.0)
+    weight_decay: float = Field(1e-5, ge=0.0)
+    seed: int = 0
+
+
+class MatrixFactorizationStrategy(PerModelStrategy[MatrixFactorizationParams]):
     """Bilinear model-prompt scores from pairwise preferences, calibrated per model.
 
     Attributes set by fit:
@@ -50,16 +59,6 @@ class MatrixFactorizationStrategy(PerModelStrategy):
 
     name = "mf"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        hidden: int = Field(128, ge=1, description="Width of the shared latent space.")
-        epochs: int = Field(8, ge=1)
-        batch_size: int = Field(256, ge=1, description="Pairs per Adam step.")
-        learning_rate: float = Field(3e-3, gt=0.0)
-        weight_decay: float = Field(1e-5, ge=0.0)
-        seed: int = 0
-
-    params: Params
 
     def min_training_prompts(self) -> int:
         return 2

@@ -28,7 +28,30 @@ from ._per_model import PerModelParams, PerModelStrategy, query_matrix
 __all__ = ["MLPStrategy"]
 
 
-class MLPStrategy(PerModelStrategy):
+class MLPParams(PerModelParams):
+    hidden: tuple[int, ...] = Field((128, 64), description="Hidden layer widths.")
+    target: Literal["score", "best"] = Field(
+        "score", description="Regress scores, or learn tie-aware 'among the best' labels."
+    )
+    epochs: int = Field(60, ge=1, description="Maximum training epochs.")
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0, description="Decoupled weight decay (AdamW).")
+    validation_fraction: float = Field(
+        0.1, ge=0.0, lt=1.0, description="Share of prompts held out for early stopping (0 = none)."
+    )
+    patience: int = Field(5, ge=1, description="Epochs without validation improvement before stopping.")
+    seed: int = 0
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(width < 1 for width in value):
+            raise ValueError(f"hidden layer widths must be >= 1, got {value}")
+        return value
+
+
+class MLPStrategy(PerModelStrategy[MLPParams]):
     """Numpy MLP with one sigmoid output per model.
 
     Attributes set by fit:
@@ -42,30 +65,6 @@ class MLPStrategy(PerModelStrategy):
 
     name = "mlp"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        hidden: tuple[int, ...] = Field((128, 64), description="Hidden layer widths.")
-        target: Literal["score", "best"] = Field(
-            "score", description="Regress scores, or learn tie-aware 'among the best' labels."
-        )
-        epochs: int = Field(60, ge=1, description="Maximum training epochs.")
-        batch_size: int = Field(64, ge=1)
-        learning_rate: float = Field(1e-3, gt=0.0)
-        weight_decay: float = Field(1e-4, ge=0.0, description="Decoupled weight decay (AdamW).")
-        validation_fraction: float = Field(
-            0.1, ge=0.0, lt=1.0, description="Share of prompts held out for early stopping (0 = none)."
-        )
-        patience: int = Field(5, ge=1, description="Epochs without validation improvement before stopping.")
-        seed: int = 0
-
-        @field_validator("hidden")
-        @classmethod
-        def _positive_widths(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-            if any(width < 1 for width in value):
-                raise ValueError(f"hidden layer widths must be >= 1, got {value}")
-            return value
-
-    params: Params
 
     @classmethod
     def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:

@@ -35,7 +35,7 @@ from routeiq_core import BaseStrategy, Candidate, Estimate, Query, RoutingDatase
 from ._base import candidate_values_batch
 from ._llm_driver import one
 from ._text_embedding import TextEmbeddingMixin
-from .knn import KNNStrategy
+from .knn import KNNParams, KNNStrategy
 from .llm_callable import (
     LLMParams,
     LLMRequest,
@@ -90,7 +90,13 @@ def parse_assignments(text: str, candidates: Sequence[Candidate], limit: int) ->
     return out[:limit]
 
 
-class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
+class KNNMultiRoundParams(LLMParams, KNNParams):
+    decomposer_model: str = Field("gpt-4o-mini", min_length=1, description="The model that decomposes.")
+    max_subqueries: int = Field(4, ge=1, le=16)
+    query_chars: int = Field(4000, ge=20)
+
+
+class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy[KNNMultiRoundParams], KNNStrategy):
     """Decompose with an LLM, route each sub-query by kNN, average the estimates.
 
     Sub-queries are embedded with the bound embedder (``bind_embedder``; default:
@@ -101,13 +107,6 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=True, deterministic=False, needs_embedding=True, calls_llm=True
     )
-
-    class Params(LLMParams, KNNStrategy.Params):
-        decomposer_model: str = Field("gpt-4o-mini", min_length=1, description="The model that decomposes.")
-        max_subqueries: int = Field(4, ge=1, le=16)
-        query_chars: int = Field(4000, ge=20)
-
-    params: Params
 
     def _fit(self, dataset: RoutingDataset) -> None:
         KNNStrategy._fit(self, dataset)
@@ -154,18 +153,17 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy, KNNStrategy):
         return [cls(llm=FakeLLM(default=split_on_and), k=5)]
 
 
-class LLMMultiRoundStrategy(LLMStrategy):
+class LLMMultiRoundParams(LLMParams):
+    router_model: str = Field("gpt-4o-mini", min_length=1, description="The model that decomposes and assigns.")
+    max_subqueries: int = Field(4, ge=1, le=16)
+    assignment_weight: float = Field(0.5, ge=0, le=1)
+    query_chars: int = Field(4000, ge=20)
+
+
+class LLMMultiRoundStrategy(LLMStrategy[LLMMultiRoundParams]):
     """One LLM call decomposes the query and assigns a candidate to each sub-query."""
 
     name: ClassVar[str] = "llm_multiround"
-
-    class Params(LLMParams):
-        router_model: str = Field("gpt-4o-mini", min_length=1, description="The model that decomposes and assigns.")
-        max_subqueries: int = Field(4, ge=1, le=16)
-        assignment_weight: float = Field(0.5, ge=0, le=1)
-        query_chars: int = Field(4000, ge=20)
-
-    params: Params
 
     def _procedure(self, query: Query, candidates: Sequence[Candidate]) -> Procedure:
         p = self.params

@@ -28,7 +28,18 @@ from ._per_model import PerModelParams, PerModelStrategy, query_matrix
 __all__ = ["PersonalizedStrategy"]
 
 
-class PersonalizedStrategy(PerModelStrategy):
+class PersonalizedParams(PerModelParams):
+    alpha: float = Field(1.0, gt=0.0, description="Ridge penalty of the global model.")
+    user_shrinkage: float = Field(
+        10.0, ge=0.0, description="Pseudo-observations pulling each user offset towards 0."
+    )
+    offset_folds: int = Field(
+        5, ge=1, description="Folds for out-of-fold residuals (1 = in-sample residuals)."
+    )
+    seed: int = 0
+
+
+class PersonalizedStrategy(PerModelStrategy[PersonalizedParams]):
     """Ridge per-model score regression plus shrunken per-user offsets.
 
     Attributes set by fit:
@@ -41,18 +52,6 @@ class PersonalizedStrategy(PerModelStrategy):
 
     name = "personalized"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        alpha: float = Field(1.0, gt=0.0, description="Ridge penalty of the global model.")
-        user_shrinkage: float = Field(
-            10.0, ge=0.0, description="Pseudo-observations pulling each user offset towards 0."
-        )
-        offset_folds: int = Field(
-            5, ge=1, description="Folds for out-of-fold residuals (1 = in-sample residuals)."
-        )
-        seed: int = 0
-
-    params: Params
 
     def _fit(self, dataset: RoutingDataset) -> None:
         self._fit_common(dataset)

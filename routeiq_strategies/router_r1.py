@@ -77,7 +77,17 @@ def parse_policy_turn(text: str) -> tuple[str, str | None, str | None]:
     return "none", None, None
 
 
-class RouterR1Strategy(LLMStrategy):
+class RouterR1Params(LLMParams):
+    policy_model: str = Field("ulab-ai/Router-R1-Qwen2.5-3B-Instruct", min_length=1,
+                              description="The policy model your callable serves.")
+    max_rounds: int = Field(4, ge=1, le=16, description="Policy turns at most (Router-R1 uses up to 4-5).")
+    max_llm_calls: int = Field(8, ge=1, description="Hard cap on policy + pool calls per decision.")
+    selection_weight: float = Field(0.5, ge=0, le=1)
+    info_chars: int = Field(1500, ge=50, description="Longest pool reply fed back to the policy.")
+    query_chars: int = Field(4000, ge=20)
+
+
+class RouterR1Strategy(LLMStrategy[RouterR1Params]):
     """The Router-R1 think/search/answer loop with your LLM as the policy.
 
     ``pool_llm`` (optional) answers the ``<search>`` calls; without it the main
@@ -86,17 +96,6 @@ class RouterR1Strategy(LLMStrategy):
     """
 
     name: ClassVar[str] = "router_r1"
-
-    class Params(LLMParams):
-        policy_model: str = Field("ulab-ai/Router-R1-Qwen2.5-3B-Instruct", min_length=1,
-                                  description="The policy model your callable serves.")
-        max_rounds: int = Field(4, ge=1, le=16, description="Policy turns at most (Router-R1 uses up to 4-5).")
-        max_llm_calls: int = Field(8, ge=1, description="Hard cap on policy + pool calls per decision.")
-        selection_weight: float = Field(0.5, ge=0, le=1)
-        info_chars: int = Field(1500, ge=50, description="Longest pool reply fed back to the policy.")
-        query_chars: int = Field(4000, ge=20)
-
-    params: Params
 
     def __init__(
         self,

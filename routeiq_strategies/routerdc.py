@@ -130,7 +130,21 @@ def dual_contrastive_loss(
     return loss, {"a": g_z.T @ h, "e": normalize_rows_backward(g_en, en, enorm)}
 
 
-class RouterDCStrategy(PerModelStrategy):
+class RouterDCParams(PerModelParams):
+    latent_dim: int = Field(128, ge=2, description="Dimension of the mapped query / model space.")
+    top_k: int = Field(3, ge=1, description="Positives per prompt (RouterDC top_k).")
+    last_k: int = Field(3, ge=1, description="Negatives per prompt (RouterDC last_k).")
+    temperature: float = Field(0.2, gt=0, description="Divides the cosine (RouterDC default 1 with a trained encoder).")
+    n_clusters: int = Field(3, ge=1, description="k-means clusters over score vectors for the cluster loss.")
+    cluster_weight: float = Field(1.0, ge=0, description="Weight of the sample-sample cluster loss.")
+    n_negatives: int = Field(3, ge=1, description="Negatives per prompt in the cluster loss (RouterDC H).")
+    steps: int = Field(1500, ge=1)
+    batch_size: int = Field(64, ge=2)
+    learning_rate: float = Field(2e-3, gt=0)
+    seed: int = 0
+
+
+class RouterDCStrategy(PerModelStrategy[RouterDCParams]):
     """RouterDC with a frozen MiniLM encoder, a learned linear map and learned model embeddings.
 
     Attributes set by fit:
@@ -143,21 +157,6 @@ class RouterDCStrategy(PerModelStrategy):
 
     name: ClassVar[str] = "routerdc"
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        latent_dim: int = Field(128, ge=2, description="Dimension of the mapped query / model space.")
-        top_k: int = Field(3, ge=1, description="Positives per prompt (RouterDC top_k).")
-        last_k: int = Field(3, ge=1, description="Negatives per prompt (RouterDC last_k).")
-        temperature: float = Field(0.2, gt=0, description="Divides the cosine (RouterDC default 1 with a trained encoder).")
-        n_clusters: int = Field(3, ge=1, description="k-means clusters over score vectors for the cluster loss.")
-        cluster_weight: float = Field(1.0, ge=0, description="Weight of the sample-sample cluster loss.")
-        n_negatives: int = Field(3, ge=1, description="Negatives per prompt in the cluster loss (RouterDC H).")
-        steps: int = Field(1500, ge=1)
-        batch_size: int = Field(64, ge=2)
-        learning_rate: float = Field(2e-3, gt=0)
-        seed: int = 0
-
-    params: Params
 
     def min_training_prompts(self) -> int:
         return max(4, self.params.top_k + 1)

@@ -37,7 +37,25 @@ from ._per_model import PerModelParams, PerModelStrategy, query_matrix
 __all__ = ["SVMStrategy"]
 
 
-class SVMStrategy(PerModelStrategy):
+class SVMParams(PerModelParams):
+    backend: Literal["numpy", "sklearn"] = Field(
+        "numpy", description="numpy (linear, no extra) or sklearn (SVC; needs routeiq[sklearn] to train)."
+    )
+    kernel: Literal["linear", "rbf"] = Field("linear", description="rbf needs backend='sklearn'.")
+    c: float = Field(1.0, gt=0.0, description="Inverse regularisation strength (as in sklearn's C).")
+    class_weight: Literal["balanced"] | None = Field(
+        "balanced", description="'balanced' weighs positives and negatives of each model equally."
+    )
+    max_iter: int = Field(300, ge=1, description="Gradient steps of the numpy backend.")
+
+    @model_validator(mode="after")
+    def _kernel_needs_backend(self) -> SVMParams:
+        if self.kernel == "rbf" and self.backend != "sklearn":
+            raise ValueError("kernel='rbf' needs backend='sklearn' (the numpy backend is linear)")
+        return self
+
+
+class SVMStrategy(PerModelStrategy[SVMParams]):
     """Per-model SVMs on tie-aware "among the best" labels, calibrated to scores.
 
     Attributes set by fit:
@@ -53,25 +71,6 @@ class SVMStrategy(PerModelStrategy):
 
     name = "svm"
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
-
-    class Params(PerModelParams):
-        backend: Literal["numpy", "sklearn"] = Field(
-            "numpy", description="numpy (linear, no extra) or sklearn (SVC; needs routeiq[sklearn] to train)."
-        )
-        kernel: Literal["linear", "rbf"] = Field("linear", description="rbf needs backend='sklearn'.")
-        c: float = Field(1.0, gt=0.0, description="Inverse regularisation strength (as in sklearn's C).")
-        class_weight: Literal["balanced"] | None = Field(
-            "balanced", description="'balanced' weighs positives and negatives of each model equally."
-        )
-        max_iter: int = Field(300, ge=1, description="Gradient steps of the numpy backend.")
-
-        @model_validator(mode="after")
-        def _kernel_needs_backend(self) -> SVMStrategy.Params:
-            if self.kernel == "rbf" and self.backend != "sklearn":
-                raise ValueError("kernel='rbf' needs backend='sklearn' (the numpy backend is linear)")
-            return self
-
-    params: Params
 
     @classmethod
     def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:

@@ -45,7 +45,18 @@ __all__ = ["ThompsonStrategy"]
 _UPDATE_LOCK = threading.Lock()
 
 
-class ThompsonStrategy(BaseStrategy):
+class ThompsonParams(StrategyParams):
+    n_clusters: int = Field(8, ge=1, description="Context clusters learned by fit (1 = no context).")
+    a0: float = Field(1.0, gt=0.0, description="Base Beta prior alpha of every arm.")
+    b0: float = Field(1.0, gt=0.0, description="Base Beta prior beta of every arm.")
+    prior_strength: float = Field(
+        20.0, ge=0.0, description="Observations the offline data counts for, at most, per arm."
+    )
+    sample: bool = Field(True, description="Draw from the posterior (True) or use its mean (False).")
+    seed: int = 0
+
+
+class ThompsonStrategy(BaseStrategy[ThompsonParams]):
     """Beta-Bernoulli Thompson sampling per (cluster, model); learns online via ``update``.
 
     Attributes (set by fit, or created by the first update):
@@ -58,18 +69,6 @@ class ThompsonStrategy(BaseStrategy):
 
     name = "thompson"
     tags = StrategyTags(requires_fit=False, deterministic=False, needs_embedding=True, online=True)
-
-    class Params(StrategyParams):
-        n_clusters: int = Field(8, ge=1, description="Context clusters learned by fit (1 = no context).")
-        a0: float = Field(1.0, gt=0.0, description="Base Beta prior alpha of every arm.")
-        b0: float = Field(1.0, gt=0.0, description="Base Beta prior beta of every arm.")
-        prior_strength: float = Field(
-            20.0, ge=0.0, description="Observations the offline data counts for, at most, per arm."
-        )
-        sample: bool = Field(True, description="Draw from the posterior (True) or use its mean (False).")
-        seed: int = 0
-
-    params: Params
 
     @classmethod
     def conformance_instances(cls) -> Sequence[BaseStrategy[Any]]:
