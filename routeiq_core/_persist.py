@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._artifacts import read_artifact, write_artifact
-from .errors import ArtifactError
+from .errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
     from ._strategy import BaseStrategy
@@ -68,6 +68,18 @@ def load_strategy(
             f"{embedding_model[:12]}…; retrain with the current model or point ROUTEIQ_EMBEDDING_MODEL "
             "at the model it was trained with"
         )
-    strategy = cls(manifest.get("params") or {})
-    strategy.set_state(arrays, manifest.get("state") or {})
+    params, state = manifest.get("params") or {}, manifest.get("state") or {}
+    for key, value in (("params", params), ("state", state)):
+        if not isinstance(value, dict):
+            raise ArtifactError(f"{path}: manifest '{key}' must be an object, got {type(value).__name__}")
+    bad = sorted(k for k in (*state, *arrays) if not (isinstance(k, str) and k.endswith("_") and k.isidentifier()
+                                                       and not k.startswith("_")))
+    if bad:
+        raise ArtifactError(f"{path}: fitted state may hold only public names ending in '_', got {bad[:5]}")
+    try:
+        strategy = cls(params)
+    except ConfigError as exc:
+        raise ArtifactError(f"{path}: the saved parameters are invalid: {exc}") from None
+    strategy.validate_state(arrays, state, where=str(path))
+    strategy.set_state(arrays, state)
     return strategy

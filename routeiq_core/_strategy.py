@@ -173,6 +173,12 @@ class BaseStrategy(Generic[P]):
     Params: ClassVar[type[StrategyParams]] = StrategyParams
     #: Prior quality for a candidate model never seen in training.
     unknown_model_prior: ClassVar[float] = 0.5
+    #: Fitted arrays in which NaN means "unknown" (all others must be finite when loaded).
+    nan_allowed: ClassVar[frozenset[str]] = frozenset()
+    #: Fitted arrays of embeddings, (n, embedding_dim_), checked when loaded.
+    embedding_arrays: ClassVar[tuple[str, ...]] = ("embeddings_",)
+    #: Fitted arrays with one value per trained model on their last axis, checked when loaded.
+    per_model_arrays: ClassVar[tuple[str, ...]] = ("model_mean_",)
     params: P
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -304,6 +310,41 @@ class BaseStrategy(Generic[P]):
             else:
                 meta[key] = value
         return arrays, meta
+
+    def validate_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], *, where: str = "") -> None:
+        """Check loaded state before it is used (raises :class:`ArtifactError` naming the array).
+
+        Every floating-point array must be finite, except NaN in :attr:`nan_allowed` arrays
+        (unknown scores); ``embedding_dim_`` and ``models_`` must agree with the arrays built
+        from them. Override to add a strategy's own consistency rules (call ``super()``).
+        """
+        from .errors import ArtifactError
+
+        prefix = f"{where}: " if where else ""
+        for name, arr in arrays.items():
+            if arr.dtype.kind in "fc":
+                values = arr[~np.isnan(arr)] if name in self.nan_allowed else arr
+                if not np.all(np.isfinite(values)):
+                    raise ArtifactError(f"{prefix}array {name!r} holds non-finite values (NaN or inf); "
+                                        "the artifact is corrupt: train it again")
+        dim = meta.get("embedding_dim_")
+        if dim is not None:
+            if not isinstance(dim, int) or dim < 1:
+                raise ArtifactError(f"{prefix}embedding_dim_ must be a positive integer, got {type(dim).__name__}")
+            for name in self.embedding_arrays:
+                emb = arrays.get(name)
+                if emb is not None and (emb.ndim != 2 or emb.shape[1] != dim):
+                    raise ArtifactError(f"{prefix}array {name!r} has shape {emb.shape}, expected (n, {dim}) "
+                                        "(embedding_dim_)")
+        models = meta.get("models_")
+        if models is not None:
+            if not (isinstance(models, list) and all(isinstance(m, str) for m in models)):
+                raise ArtifactError(f"{prefix}models_ must be a list of model names")
+            for name in self.per_model_arrays:
+                per_model = arrays.get(name)
+                if per_model is not None and (per_model.ndim < 1 or per_model.shape[-1] != len(models)):
+                    raise ArtifactError(f"{prefix}array {name!r} has shape {per_model.shape}, but there are "
+                                        f"{len(models)} models (models_)")
 
     def set_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         for key, value in arrays.items():

@@ -51,6 +51,7 @@ __all__ = [
     "StrategyError",
     "StrategyNotFoundError",
     "UnknownProfileError",
+    "describe_error",
 ]
 
 
@@ -136,3 +137,17 @@ class ExtensionWarning(RouteIQWarning):
 
 class ArtifactVersionWarning(RouteIQWarning):
     """An artifact written by another (compatible) RouteIQ version was loaded."""
+
+
+def describe_error(exc: BaseException, limit: int = 200) -> str:
+    """A prompt-free description of ``exc`` for warnings, logs, decisions and metadata.
+
+    RouteIQ's own errors carry messages RouteIQ wrote (what was expected, what arrived as a
+    type or a bounded value, what to do), so their message is kept, cut to ``limit``
+    characters. Any other exception is named by its type only: its message may quote the
+    prompt (a strategy or an LLM client echoing its input).
+    """
+    if isinstance(exc, RouteIQError):
+        text = " ".join(str(exc).split())
+        return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
+    return type(exc).__name__

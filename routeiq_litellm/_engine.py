@@ -27,6 +27,7 @@ from typing import Any
 from routeiq_core import Candidate, Decision, Router
 from routeiq_core._request import ROLES
 from routeiq_core._strategy import AsyncStrategy
+from routeiq_core.errors import describe_error
 
 from ._compat import deployment_id, is_blocked
 from .candidates import ModelInfoLookup, deployment_candidates, group_key
@@ -281,7 +282,7 @@ class RoutingEngine:
     def _fallback(
         self, pool: Sequence[Deployment], excluded: dict[str, str], exc: BaseException, group: str
     ) -> Pick:
-        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        reason = describe_error(exc)
         chosen = pool[0]
         log.warning(
             "routeiq: decision failed for model group %r (%s); serving deployment %s instead",
@@ -399,7 +400,7 @@ class RoutingEngine:
             "model": str(params.get("model", "")),
             "model_group": group,
             "attempt": attempt,
-            "fallback": d is None,
+            "fallback": d is None or d.fallback,
             "excluded": dict(pick.excluded),
             "latency_ms": round(pick.elapsed_ms, 3),
         }

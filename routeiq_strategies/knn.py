@@ -10,7 +10,7 @@ pseudo-neighbours. Averaging the neighbours' scores (rather than voting on a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -60,6 +60,7 @@ class KNNStrategy(PerModelStrategy[KNNParams]):
     """
 
     name = "knn"
+    nan_allowed: ClassVar[frozenset[str]] = frozenset({"scores_"})  # NaN = score unknown
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     @classmethod

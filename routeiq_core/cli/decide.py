@@ -36,11 +36,9 @@ def _read_input(args: argparse.Namespace) -> dict[str, Any]:
     from ..errors import RequestError
 
     if args.messages:
-        try:
-            with open(args.messages, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RequestError(f"--messages {args.messages}: cannot read JSON: {exc}", field="messages") from None
+        from .._files import read_structured_file
+
+        data = read_structured_file(args.messages, f"--messages {args.messages}", RequestError)
         if isinstance(data, list):
             return {"messages": data}
         if isinstance(data, dict) and "messages" in data:
