@@ -108,6 +108,13 @@ class RoutingDataset:
                 f"{self.name}: this strategy needs prompt embeddings; "
                 "embed the data set first (routeiq_core.embed_dataset(dataset))"
             )
+        finite = np.isfinite(self.embeddings).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            raise DatasetError(
+                f"{self.name}: {len(bad)} prompt embedding(s) hold NaN or inf (rows {bad[:5].tolist()}); "
+                "a strategy is never trained on them: clear the embedding cache (ROUTEIQ_CACHE_DIR) and embed again"
+            )
         return self.embeddings
 
     def with_embeddings(self, embeddings: np.ndarray, embedding_model: str | None) -> RoutingDataset:

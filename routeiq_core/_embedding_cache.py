@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._embedding import Embedder, text_key
+from ._safe_io import check_regular_file
 from .errors import EmbeddingError, RouteIQWarning
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["EmbeddingCache", "default_cache_dir", "embed_dataset", "embed_texts"]
 
-ENV_CACHE_DIR = "ROUTEIQ_CACHE_DIR"
 KEY_DTYPE = "<U64"  # a sha256 hex digest
+#: Largest shard read (FLUSH_EVERY vectors of 384 float32 are 0.8 MB).
+MAX_SHARD_BYTES = 256 * 1024 * 1024
 #: New vectors are written to a shard every this many texts (an interrupted run keeps its work).
 FLUSH_EVERY = 512
 #: Texts per embed_many call (granularity of the progress bar).
@@ -61,30 +62,53 @@ class EmbeddingCache:
 
     # ------------------------------------------------------------------ reading
     def refresh(self) -> None:
-        """Read shards written since the last refresh (by this or another process)."""
+        """Read shards written since the last refresh (by this or another process).
+
+        A shard is used only if it is a regular file that holds unicode keys, float32
+        vectors of this dimension, every one finite, and names this cache's model; any
+        other shard (corrupt, truncated, foreign, older) is skipped, and one warning per
+        refresh says how many and why. Skipped texts are simply embedded again.
+        """
         if not self.directory.is_dir():
             return
+        skipped: list[str] = []
         for shard in sorted(self.directory.glob("shard-*.npz")):
             if shard.name in self._seen_shards:
                 continue
             self._seen_shards.add(shard.name)
-            try:
-                with np.load(shard, allow_pickle=False) as data:
-                    keys, vectors = data["keys"], data["vectors"]
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-                warnings.warn(f"embedding cache: skipping unreadable shard {shard}: {exc}", RouteIQWarning, stacklevel=2)
-                continue
-            if (keys.dtype.kind != "U" or vectors.dtype != np.float32 or vectors.ndim != 2
-                    or vectors.shape != (len(keys), self.dim)):
-                warnings.warn(
-                    f"embedding cache: skipping shard {shard}: expected keys (n,) unicode and float32 "
-                    f"vectors (n, {self.dim}), got {keys.dtype} {keys.shape} / {vectors.dtype} {vectors.shape}",
-                    RouteIQWarning,
-                    stacklevel=2,
-                )
-                continue
-            for key, vec in zip(keys.tolist(), vectors):
-                self._vectors[key] = vec
+            problem = self._read_shard(shard)
+            if problem:
+                skipped.append(f"{shard.name} ({problem})")
+        if skipped:
+            warnings.warn(
+                f"embedding cache: skipped {len(skipped)} shard(s) in {self.directory}: {'; '.join(skipped[:3])}"
+                + (" ..." if len(skipped) > 3 else "") + "; their texts are embedded again",
+                RouteIQWarning,
+                stacklevel=3,
+            )
+
+    def _read_shard(self, shard: Path) -> str | None:
+        """Add a shard's vectors; a short reason when the shard is skipped."""
+        try:
+            check_regular_file(shard, self.directory, "embedding cache shard", EmbeddingError)
+            if shard.stat().st_size > MAX_SHARD_BYTES:
+                return "too large"
+            with np.load(shard, allow_pickle=False) as data:
+                if set(data.files) != {"keys", "vectors", "model"}:
+                    return "written by another RouteIQ version" if "model" not in data.files else "unexpected arrays"
+                keys, vectors, model = data["keys"], data["vectors"], data["model"]
+        except Exception as exc:  # EmbeddingError, OSError, ValueError, BadZipFile, zlib.error, ...: skip it
+            return f"unreadable: {type(exc).__name__}"
+        if model.shape != () or str(model) != self.model_id:
+            return "vectors of another embedding model"
+        if (keys.dtype.kind != "U" or keys.ndim != 1 or vectors.dtype != np.float32 or vectors.ndim != 2
+                or vectors.shape != (len(keys), self.dim)):
+            return f"expected (n,) keys and (n, {self.dim}) float32 vectors, got {keys.shape} / {vectors.dtype} {vectors.shape}"
+        if not np.isfinite(vectors).all():
+            return "non-finite vectors"
+        for key, vec in zip(keys.tolist(), vectors):
+            self._vectors[key] = vec
+        return None
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -103,6 +127,8 @@ class EmbeddingCache:
             raise EmbeddingError(
                 f"embedding cache: expected vectors of shape ({len(keys)}, {self.dim}), got {vectors.shape}"
             )
+        if not np.isfinite(vectors).all():
+            raise EmbeddingError("embedding cache: refusing to store non-finite vectors (the embedder returned NaN or inf)")
         if not len(keys):
             return None
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -111,7 +137,8 @@ class EmbeddingCache:
         tmp = self.directory / f".{name}.{os.getpid()}.tmp.npz"
         try:
             with tmp.open("wb") as fh:
-                np.savez(fh, keys=np.asarray(list(keys), dtype=KEY_DTYPE), vectors=vectors)
+                np.savez(fh, keys=np.asarray(list(keys), dtype=KEY_DTYPE), vectors=vectors,
+                         model=np.asarray(self.model_id))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, final)

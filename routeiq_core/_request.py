@@ -237,16 +237,28 @@ def _parse_tools(tools: object, field_name: str) -> tuple[Mapping[str, Any], ...
     return tuple(parsed)
 
 
+#: Bounds of an id in metadata (user, team, key alias, session, profile).
+MAX_ID_CHARS = 4096
+MAX_ID_INT_BITS = 256
+
+
 def _opt_str(meta: Mapping[str, Any], *keys: str) -> str | None:
     for key in keys:
         value = meta.get(key)
         if value is None:
             continue
-        if not isinstance(value, (str, int)):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise RequestError(
                 f"metadata.{key}: expected a string, got {_describe(value)}", field=f"metadata.{key}"
             )
-        return str(value)
+        if isinstance(value, int) and value.bit_length() > MAX_ID_INT_BITS:
+            raise RequestError(f"metadata.{key}: an integer of {value.bit_length()} bits is not an id; "
+                               "pass a string", field=f"metadata.{key}")
+        text = str(value)
+        if len(text) > MAX_ID_CHARS:
+            raise RequestError(f"metadata.{key}: {len(text)} characters, at most {MAX_ID_CHARS} for an id",
+                               field=f"metadata.{key}")
+        return text
     return None
 
 
