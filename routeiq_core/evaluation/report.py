@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 from pathlib import Path
 
-from ..errors import MissingDependencyError
+from .._safe_io import atomic_write
+from ..errors import ConfigError, MissingDependencyError
 from .harness import EvaluationResult
 
 __all__ = ["markdown_report", "summary_rows", "write_report"]
@@ -177,9 +179,10 @@ def plot(result: EvaluationResult, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
-    return path
+    return atomic_write(path, buffer.getvalue(), "plot", ConfigError)
 
 
 def _html_page(result: EvaluationResult, markdown: str, png: Path | None) -> str:
@@ -213,10 +216,10 @@ def write_report(result: EvaluationResult, out_dir: str | os.PathLike[str], *, p
             result.notes.append(f"no plot: {exc}")
     markdown = markdown_report(result, png.name if png else None)
     paths["markdown"] = out / "report.md"
-    paths["markdown"].write_text(markdown + "\n", encoding="utf-8")
+    atomic_write(paths["markdown"], (markdown + "\n").encode("utf-8"), "report", ConfigError)
     paths["json"] = out / "results.json"
-    paths["json"].write_text(json.dumps(result.to_dict(), indent=1) + "\n", encoding="utf-8")
+    atomic_write(paths["json"], (json.dumps(result.to_dict(), indent=1) + "\n").encode("utf-8"), "results", ConfigError)
     if png is not None:
         paths["html"] = out / "report.html"
-        paths["html"].write_text(_html_page(result, markdown, png), encoding="utf-8")
+        atomic_write(paths["html"], _html_page(result, markdown, png).encode("utf-8"), "report", ConfigError)
     return paths
