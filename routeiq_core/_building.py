@@ -43,7 +43,8 @@ def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[st
     """``cls`` from a config (file, dict, object); ``overrides`` are Router keyword arguments and win."""
     cfg = load_config(config)
     kwargs: dict[str, Any] = {"profile": cfg.profile, "profiles": cfg.profiles or None, "centroids": cfg.centroids,
-                              "team_profiles": cfg.team_profiles or None, "key_profiles": cfg.key_profiles or None}
+                              "team_profiles": cfg.team_profiles or None, "key_profiles": cfg.key_profiles or None,
+                              "deadline_ms": cfg.deadline_ms}
     kwargs.update(overrides)
     candidates = kwargs.pop("candidates", cfg.candidates)
     if cfg.artifact is not None:

@@ -73,7 +73,8 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
     """Category centroids + complexity -> required tier -> predicted quality per candidate."""
 
     name = "centroid"
-    tags = StrategyTags(requires_fit=False, deterministic=True, needs_embedding=True)
+    # It reads the classification and the features, never the embedding itself.
+    tags = StrategyTags(requires_fit=False, deterministic=True, needs_embedding=False)
 
     def __init__(self, params: StrategyParams | Mapping[str, object] | None = None, /, **overrides: object) -> None:
         super().__init__(params, **overrides)

@@ -46,6 +46,8 @@ class RouterConfig(BaseModel):
     team_profiles: dict[str, str] = Field(default_factory=dict)
     key_profiles: dict[str, str] = Field(default_factory=dict)
     centroids: str | None = None
+    deadline_ms: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                      description="The longest a decision waits for its embedding.")
 
 
 def read_config_data(path: str | os.PathLike[str], what: str = "router config") -> dict[str, Any]:

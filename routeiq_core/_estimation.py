@@ -37,6 +37,8 @@ class StrategyResult:
     estimate: Estimate
     quality: list[float]
     failure: str | None = None
+    #: The clause the decision's reason gets when it fell back.
+    note: str = "strategy failed, centroid fallback used"
 
 
 class StrategyStage:
@@ -54,7 +56,11 @@ class StrategyStage:
     def name(self) -> str:
         return getattr(self.strategy, "name", "") or type(self.strategy).__name__
 
-    def run(self, query: Query, candidates: Sequence[Candidate]) -> StrategyResult:
+    def run(self, query: Query, candidates: Sequence[Candidate], missed: str | None = None) -> StrategyResult:
+        """The strategy's estimate; ``missed`` (the deadline passed, no embedding) goes straight to the
+        centroid prediction on the signals."""
+        if missed is not None:
+            return self._without_embedding(query, candidates, missed)
         try:
             estimate = self.strategy.predict(query, candidates)
             return StrategyResult(estimate, check_estimate(estimate, candidates))
@@ -63,7 +69,9 @@ class StrategyStage:
         except Exception as exc:
             return self._fall_back(query, candidates, exc)
 
-    async def arun(self, query: Query, candidates: Sequence[Candidate]) -> StrategyResult:
+    async def arun(self, query: Query, candidates: Sequence[Candidate], missed: str | None = None) -> StrategyResult:
+        if missed is not None:
+            return self._without_embedding(query, candidates, missed)
         if not self.is_async:
             return await asyncio.get_running_loop().run_in_executor(None, self.run, query, candidates)
         assert isinstance(self.strategy, AsyncStrategy)
@@ -84,6 +92,11 @@ class StrategyStage:
             raise ConfigError(f"quality must be in [0, 1], got {quality}")
         assert isinstance(self.strategy, OnlineStrategy)
         self.strategy.update(query, candidate, float(quality))
+
+    def _without_embedding(self, query: Query, candidates: Sequence[Candidate], missed: str) -> StrategyResult:
+        estimate = self._fallback.predict(query, candidates)
+        return StrategyResult(estimate, check_estimate(estimate, candidates), missed,
+                              note="deadline passed: decided on signals and profile only")
 
     def _fall_back(self, query: Query, candidates: Sequence[Candidate], exc: BaseException) -> StrategyResult:
         message = f"strategy {self.name!r} failed ({describe_error(exc)}); used the centroid fallback"

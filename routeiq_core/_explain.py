@@ -41,7 +41,7 @@ def explain(ctx: DecisionContext, eligibility: Eligibility, choice: Choice, resu
     pin_note = ([ctx.pin_reason] if choice.pinned else [f"{ctx.pin} is not eligible; ranked choice used"]
                 ) if ctx.pin else []
     line = reason(ctx.query, eligibility.candidates, choice, category, confidence, ctx.profile.name,
-                  fallback=result.failure is not None, notes=[*pin_note, *ctx.notes])
+                  notes=[*pin_note, *ctx.notes, *((result.note,) if result.failure else ())])
     warnings = (*eligibility.notes, *ctx.warnings, *((result.failure,) if result.failure else ()))
     excluded = {**ctx.excluded, **eligibility.excluded} if ctx.excluded else eligibility.excluded
     return Explanation(category, float(confidence), line, warnings, excluded)
@@ -55,7 +55,6 @@ def reason(
     confidence: float,
     profile: str,
     *,
-    fallback: bool = False,
     notes: Sequence[str] = (),
 ) -> str:
     """The decision's ``reason``: head (category, complexity, flags) -> choice; next; notes."""
@@ -83,8 +82,6 @@ def reason(
         else:
             cost_txt = "also free" if next_cost == 0 else "paid vs free"
         text += f"; next {candidates[nxt].name} ({next_quality - quality:+.2f} quality, {cost_txt})"
-    if fallback:
-        text += "; strategy failed, centroid fallback used"
     for note in notes:
         text += f"; {note}"
     return text

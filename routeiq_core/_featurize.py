@@ -27,6 +27,10 @@ from .errors import CentroidError, ConfigError
 
 __all__ = ["CentroidsLike", "Featurizer", "LoadableEmbedder", "routed_text"]
 
+#: Without an embedding: the difficulty taken as neutral, and the answer length assumed.
+NEUTRAL_DIFFICULTY = 0.5
+DEFAULT_OUTPUT_TOKENS = 300
+
 CentroidsLike = str | os.PathLike[str] | CentroidSet | None
 
 
@@ -120,6 +124,25 @@ class Featurizer:
         routed = [routed_text(r) for r in requests]
         vectors = self.embedder.embed_many(routed) if routed else np.empty((0, 0), dtype=np.float32)
         return [self._query(r, t, s, vectors[i], cset) for i, (r, t, s) in enumerate(zip(requests, texts, routed))]
+
+    def without_embedding(self, request: Request) -> Query:
+        """The query from the request's text signals alone: no embedding, no category (the
+        difficulty counts as neutral, 0.5). What a decision past its deadline is made on."""
+        text = analyse(request)
+        score, parts = complexity_score(text, NEUTRAL_DIFFICULTY)
+        level = complexity_level(score)
+        features = {"agentic": text.agentic, "reasoning": text.reasoning, "difficulty": NEUTRAL_DIFFICULTY,
+                    "complexity_score": score, "complexity": float(level)}
+        return Query(
+            text=routed_text(request), embedding=None, request=request, features=features, classification=None,
+            input_tokens=text.input_tokens, output_tokens=int(DEFAULT_OUTPUT_TOKENS * (0.5 + 0.25 * level)),
+            signals=(
+                Signal("agentic", text.agentic, 1.0, "agentic request" if text.is_agentic else ""),
+                Signal("reasoning", text.reasoning, 1.0, "reasoning request" if text.is_reasoning else ""),
+                Signal("complexity", score, 1.0, f"level {level} (text signals only)"),
+                *text.parts, *parts,
+            ),
+        )
 
     def query(self, request: Request, embedding: np.ndarray | None = None) -> Query:
         """The query for a request (embedding it unless one is given)."""

@@ -24,6 +24,7 @@ from ._centroids import CentroidSet
 from ._choice import choose
 from ._config import RouterConfig
 from ._counters import Counters
+from ._deadline import FeaturizeStage, check_deadline
 from ._decision import Decision
 from ._eligibility import Eligibility, eligible_candidates, exclude_names
 from ._embedding import Embedder, default_embedder
@@ -48,6 +49,7 @@ class _Pending(NamedTuple):
 
     ctx: DecisionContext
     eligibility: Eligibility
+    missed: str | None = None  # why the query has no embedding (the deadline passed)
 
 
 class Router:
@@ -66,6 +68,8 @@ class Router:
         registry: where strategy names are looked up (default: the plugin registry).
         extensions: objects with ``before_decide(ctx)`` and/or ``after_decide(decision, ctx)``
             hooks (see :class:`~routeiq_core.RouterExtension`), run in order.
+        deadline_ms: the longest a decision waits for its embedding (default: no limit); past it,
+            the decision is made on the request's signals and the profile only.
     """
 
     def __init__(
@@ -75,10 +79,12 @@ class Router:
         team_profiles: Mapping[str, str] | None = None, key_profiles: Mapping[str, str] | None = None,
         embedder: Embedder | None = None, centroids: CentroidsLike = None,
         registry: StrategyRegistry | None = None, extensions: Sequence[object] = (),
+        deadline_ms: float | None = None,
     ) -> None:
         catalog = as_catalog(candidates)
         rules = ProfileRules.build(profiles, profile, team_profiles, key_profiles)
         featurizer = Featurizer(embedder if embedder is not None else default_embedder(), centroids)
+        self.deadline_ms = None if deadline_ms is None else check_deadline(deadline_ms)
         self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
                        tuple(extensions))
 
@@ -93,6 +99,7 @@ class Router:
         self.profiles: Mapping[str, Profile] = rules.profiles
         self.default_profile = rules.default
         self.counters = Counters()
+        self._featurize = FeaturizeStage(featurizer, self.counters)
         self._strategy = StrategyStage(strategy, counters=self.counters, abilities=abilities)
         self._min_context = min((c.context_window or 1 << 62) for c in catalog.candidates)
         builtin = [TrainedModelsCheck(strategy.name, catalog.candidates, trained_models)] if trained_models else []
@@ -101,6 +108,7 @@ class Router:
     def with_candidates(self, candidates: CandidatesLike) -> Router:
         """A router over other candidates sharing this one's strategy, embedder, centroids and profiles."""
         router = Router.__new__(Router)
+        router.deadline_ms = self.deadline_ms
         router._assemble(as_catalog(candidates), self.rules, self.featurizer, self.strategy, self._extensions)
         return router
 
@@ -143,26 +151,27 @@ class Router:
         return request, self.rules.for_request(request, profile), names
 
     def _before(self, request: Request, profile: Profile, exclude: frozenset[str], query: Query,
-                clock: StageClock) -> _Pending:
+                clock: StageClock, missed: str | None = None) -> _Pending:
         ctx = DecisionContext(request, query, profile, self.candidates, self.strategy, self.profiles)
         if self.extensions:
             clock.run("before", self.extensions.before, ctx)
         pool = ctx.candidates
         eligibility = clock.run("eligibility", eligible_candidates, pool, query, ctx.profile, exclude,
                                 min_context=self._min_context if pool is self.candidates else None)
-        return _Pending(ctx, eligibility)
+        return _Pending(ctx, eligibility, missed)
 
-    def _prepare(self, args: tuple[Any, ...], clock: StageClock) -> _Pending:
+    def _prepare(self, args: tuple[Any, ...], clock: StageClock, deadline_ms: float | None) -> _Pending:
         request, profile, exclude = clock.run("parse", self._parse, *args)
-        return self._before(request, profile, exclude, self.featurizer.featurize(request, clock=clock), clock)
+        query, missed = self._featurize.run(request, clock, self._deadline(deadline_ms))
+        return self._before(request, profile, exclude, query, clock, missed)
 
     def _complete(self, pending: _Pending, clock: StageClock) -> Decision:
         """The sync strategy stage, then the rest."""
         return self._finish(pending, clock.run("strategy", self._strategy.run, pending.ctx.query,
-                                               pending.eligibility.candidates), clock)
+                                               pending.eligibility.candidates, pending.missed), clock)
 
     def _finish(self, pending: _Pending, result: StrategyResult, clock: StageClock) -> Decision:
-        ctx, eligibility = pending
+        ctx, eligibility, _ = pending
         choice = clock.run("choice", choose, eligibility.candidates, result.quality, result.estimate, ctx.query,
                            ctx.profile, ctx.pin)
         why = clock.run("explain", explain, ctx, eligibility, choice, result)
@@ -177,42 +186,55 @@ class Router:
 
     # ------------------------------------------------------------------ public API
     def decide(self, prompt: Any = None, *, messages: Any = None, tools: Any = None, functions: Any = None,
-               metadata: Any = None, profile: str | None = None, exclude: Collection[str] = ()) -> Decision:
+               metadata: Any = None, profile: str | None = None, exclude: Collection[str] = (),
+               deadline_ms: float | None = None) -> Decision:
         """Choose a candidate for a prompt string or OpenAI-style ``messages``.
 
-        Raises a :class:`RouteIQError` subclass for malformed input, an unknown
-        profile, or when no candidate is eligible (e.g. ``free`` with no free one).
+        ``deadline_ms`` (default: the router's) bounds the embedding; past it the decision is
+        made on the request's signals and the profile only, with a warning. Raises a
+        :class:`RouteIQError` subclass for malformed input, an unknown profile, or when no
+        candidate is eligible (e.g. ``free`` with no free one).
         """
         clock = StageClock()
-        return self._complete(self._prepare((prompt, messages, tools, functions, metadata, profile, exclude), clock),
-                              clock)
+        args = (prompt, messages, tools, functions, metadata, profile, exclude)
+        return self._complete(self._prepare(args, clock, deadline_ms), clock)
 
     async def adecide(self, prompt: Any = None, *, messages: Any = None, tools: Any = None, functions: Any = None,
-                      metadata: Any = None, profile: str | None = None, exclude: Collection[str] = ()) -> Decision:
-        """Async :meth:`decide`: the embedding runs in the default executor, never on the event loop."""
+                      metadata: Any = None, profile: str | None = None, exclude: Collection[str] = (),
+                      deadline_ms: float | None = None) -> Decision:
+        """Async :meth:`decide`: the embedding runs on the embedding pool, never on the event loop."""
         clock = StageClock()
-        args = (prompt, messages, tools, functions, metadata, profile, exclude)
-        pending = await asyncio.get_running_loop().run_in_executor(None, self._prepare, args, clock)
+        request, chosen, names = clock.run("parse", self._parse, prompt, messages, tools, functions, metadata,
+                                           profile, exclude)
+        query, missed = await self._featurize.arun(request, clock, self._deadline(deadline_ms))
+        pending = self._before(request, chosen, names, query, clock, missed)
         clock.start()
-        result = await self._strategy.arun(pending.ctx.query, pending.eligibility.candidates)
+        result = await self._strategy.arun(query, pending.eligibility.candidates, missed)
         clock.lap("strategy")
         return self._finish(pending, result, clock)
 
-    def decide_batch(self, requests: Sequence[Any], *, profile: str | None = None) -> list[Decision]:
-        """Decide many requests; equal to calling :meth:`decide` on each (the embedding runs batched).
+    def decide_batch(self, requests: Sequence[Any], *, profile: str | None = None,
+                     deadline_ms: float | None = None) -> list[Decision]:
+        """Decide many requests; equal to calling :meth:`decide` on each (the embedding runs batched,
+        with ``deadline_ms`` per request for the whole batch).
 
         Each item is a prompt string, a list of messages, a :class:`Request`, or a dict
         of :meth:`decide` keyword arguments (``{"messages": [...], "metadata": {...}}``).
         """
         parsed = [self._parse(*args) for args in batch_arguments(requests, profile)]
-        queries = self.featurizer.featurize_many([request for request, _, _ in parsed])
+        queries = self._featurize.run_many([request for request, _, _ in parsed], self._deadline(deadline_ms))
         clocks = [StageClock() for _ in parsed]
-        return [self._complete(self._before(request, chosen, exclude, query, clock), clock)
-                for (request, chosen, exclude), query, clock in zip(parsed, queries, clocks)]
+        return [self._complete(self._before(request, chosen, exclude, query, clock, missed), clock)
+                for (request, chosen, exclude), (query, missed), clock in zip(parsed, queries, clocks)]
 
-    async def adecide_batch(self, requests: Sequence[Any], *, profile: str | None = None) -> list[Decision]:
+    async def adecide_batch(self, requests: Sequence[Any], *, profile: str | None = None,
+                            deadline_ms: float | None = None) -> list[Decision]:
         """Async :meth:`decide_batch` (runs in the default executor)."""
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.decide_batch(requests, profile=profile))
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.decide_batch(requests, profile=profile, deadline_ms=deadline_ms))
+
+    def _deadline(self, deadline_ms: float | None) -> float | None:
+        return self.deadline_ms if deadline_ms is None else check_deadline(deadline_ms)
 
     def route(self, prompt_or_messages: Any, **kwargs: Any) -> str:
         """The chosen model string only: for clients of any shape."""

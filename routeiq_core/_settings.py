@@ -31,7 +31,7 @@ __all__ = ["ENV_PREFIX", "ROUTER_FIELDS", "RouteIQSettings", "effective_config",
 
 ENV_PREFIX = "ROUTEIQ_"
 #: Settings that override the same-named field of a router config file.
-ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids")
+ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "deadline_ms")
 
 C = TypeVar("C", bound=RouterConfig)
 
@@ -54,6 +54,9 @@ class RouteIQSettings(BaseSettings):
     candidates: Path | None = Field(None, description="A JSON/YAML candidates file (default: the built-in "
                                     "catalog; in LiteLLM, the model group's deployments).")
     centroids: Path | None = Field(None, description="A centroid directory (`routeiq centroids build --out`).")
+    deadline_ms: float | None = Field(None, gt=0, allow_inf_nan=False, description="The longest a decision "
+                                      "waits for its embedding, in ms; past it, it is decided on the request's "
+                                      "signals and the profile only (default: no limit; LiteLLM adapter: 2000).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "

@@ -50,6 +50,16 @@ class StageClock:
         self.timings[stage] += (now - self._mark) * 1e3
         self._mark = now
 
+    def absorb(self, other: StageClock) -> None:
+        """Add another clock's stage times (a stage that ran on another thread since :meth:`start`);
+        the rest of the wall time since then (waiting for that thread) counts as ``embed``."""
+        now = perf_counter()
+        spent = sum(other.timings.values())
+        for stage, ms in other.timings.items():
+            self.timings[stage] += ms
+        self.timings["embed"] += max(0.0, (now - self._mark) * 1e3 - spent)
+        self._mark = now
+
     def finish(self) -> dict[str, float]:
         """The timings with their ``total``."""
         out = dict(self.timings)

@@ -274,10 +274,24 @@ class RoutingEngine:
         if isinstance(tools, (list, tuple)) and tools:
             out["tools"] = tools
         out["metadata"] = _routing_metadata(md)
+        deadline = self.deadline_ms(kw)
+        if deadline is not None:
+            out["deadline_ms"] = deadline
         header_profile = _header(md, self.settings.profile_header)
         if header_profile:
             out["profile"] = header_profile
         return out
+
+    def deadline_ms(self, request_kwargs: Mapping[str, Any]) -> float | None:
+        """The decision's deadline: the setting, lowered to a quarter of the request's own timeout
+        (``timeout`` / ``request_timeout``, seconds) so that routing never uses up the request."""
+        deadline = self.settings.deadline_ms
+        for key in ("timeout", "request_timeout"):
+            value = request_kwargs.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                quarter = float(value) * 1000.0 / 4
+                deadline = quarter if deadline is None else min(deadline, quarter)
+        return deadline
 
     def _fallback(
         self, pool: Sequence[Deployment], excluded: dict[str, str], exc: BaseException, group: str

@@ -29,7 +29,13 @@ class AdapterSettings(RouterConfig):
     """Everything the adapter needs to build RouteIQ routers for LiteLLM model groups."""
 
     #: Settings the environment may override (candidates come from the deployments here).
-    env_overrides: ClassVar[tuple[str, ...]] = ("profile", "strategy", "artifact", "centroids")
+    env_overrides: ClassVar[tuple[str, ...]] = ("profile", "strategy", "artifact", "centroids", "deadline_ms")
+
+    deadline_ms: float | None = Field(
+        2000.0, gt=0, allow_inf_nan=False,
+        description="The longest a decision waits for its embedding; a request's own timeout lowers "
+        "it to a quarter of that timeout.",
+    )
 
     candidate_hints: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
