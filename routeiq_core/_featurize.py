@@ -41,6 +41,13 @@ class LoadableEmbedder(Protocol):
     def load(self) -> None: ...
 
 
+@runtime_checkable
+class BatchEmbedder(Protocol):
+    """An embedder with a padded, batched forward pass for many texts (``OnnxEmbedder`` has one)."""
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 def routed_text(request: Request) -> str:
     """The text a decision is made on: the last user turn, else the system prompt."""
     return request.prompt or request.system_text or "(no text)"
@@ -118,11 +125,15 @@ class Featurizer:
         return query
 
     def featurize_many(self, requests: Sequence[Request]) -> list[Query]:
-        """Queries for many requests, equal to :meth:`featurize` on each; embeds them in one call."""
+        """Queries for many requests, as :meth:`featurize` on each; embeds them in one batched call
+        (``embed_batch`` where the embedder has it: the same vectors up to float rounding)."""
         texts = [analyse(r) for r in requests]
         cset = self.load()
         routed = [routed_text(r) for r in requests]
-        vectors = self.embedder.embed_many(routed) if routed else np.empty((0, 0), dtype=np.float32)
+        if not routed:
+            return []
+        embed = self.embedder.embed_batch if isinstance(self.embedder, BatchEmbedder) else self.embedder.embed_many
+        vectors = embed(routed)
         return [self._query(r, t, s, vectors[i], cset) for i, (r, t, s) in enumerate(zip(requests, texts, routed))]
 
     def without_embedding(self, request: Request) -> Query:
