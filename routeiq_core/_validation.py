@@ -26,11 +26,17 @@ def short_repr(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _part(part: object) -> str:
+    """A field path part as written, or its bounded repr when it is not a plain name."""
+    text = str(part)
+    return text if text.isprintable() and text.strip() == text and 0 < len(text) <= 60 else short_repr(part, 40)
+
+
 def format_validation_error(exc: ValidationError, prefix: str, *, root: str = "value", show_input: bool = True) -> str:
     """``prefix: field: message (got value); ...`` for every error in ``exc``."""
     problems = []
     for err in exc.errors(include_url=False, include_context=False, include_input=show_input):
-        where = ".".join(str(p) for p in err["loc"]) or root
+        where = ".".join(_part(p) for p in err["loc"]) or root
         got = f" (got {short_repr(err['input'])})" if show_input and "input" in err else ""
         problems.append(f"{where}: {err['msg']}{got}")
     return f"{prefix}: {'; '.join(problems)}"

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except RouteIQError as exc:
-        print(f"routeiq: error: {exc}", file=sys.stderr)
+        print(f"routeiq: error: {' '.join(str(exc).split())}", file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
         print("routeiq: interrupted", file=sys.stderr)

@@ -8,6 +8,10 @@ import sys
 from typing import Any
 
 
+#: Longest prompt read from standard input.
+MAX_STDIN_CHARS = 16 * 1024 * 1024
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "decide",
@@ -51,7 +55,14 @@ def _read_input(args: argparse.Namespace) -> dict[str, Any]:
     if prompt is None or prompt == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise RequestError("no prompt: pass it as an argument or pipe it on standard input", field="prompt")
-        prompt = sys.stdin.read()
+        try:
+            prompt = sys.stdin.read(MAX_STDIN_CHARS + 1)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RequestError(f"cannot read the prompt from standard input ({type(exc).__name__})",
+                               field="prompt") from None
+        if len(prompt) > MAX_STDIN_CHARS:
+            raise RequestError(f"the prompt on standard input is longer than {MAX_STDIN_CHARS} characters",
+                               field="prompt")
     return {"prompt": prompt}
 
 
