@@ -100,7 +100,7 @@ def deadline_cost(n: int) -> None:
     inline, pooled = Router(embedder=embedder), Router(embedder=embedder, deadline_ms=2000)
     inline.decide("warm up"), pooled.decide("warm up")
     a, b = [], []
-    for i in range(n):
+    for _ in range(n):
         prompt = "What is the capital of Australia and why?"
         t0 = time.perf_counter()
         inline.decide(prompt)

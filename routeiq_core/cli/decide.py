@@ -7,7 +7,6 @@ import json
 import sys
 from typing import Any
 
-
 #: Longest prompt read from standard input.
 MAX_STDIN_CHARS = 16 * 1024 * 1024
 

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routeiq_core import CandidateError, ConfigError, RequestError, RouteIQError, Router, load_config
+from routeiq_core import (
+    CandidateError,
+    ConfigError,
+    RequestError,
+    RouteIQError,
+    Router,
+    load_config,
+)
 from routeiq_core.cli import main
 
 from .conftest import finishes_within

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from routeiq_core import Candidate, DecisionContext, Estimate, OnnxEmbedder, Query, Router, RouterExtension
+from routeiq_core import (
+    Candidate,
+    DecisionContext,
+    Estimate,
+    OnnxEmbedder,
+    Query,
+    Router,
+    RouterExtension,
+)
 from routeiq_core.testing import FakeLLM
 
 from .conftest import CANARY
