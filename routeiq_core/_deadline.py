@@ -106,7 +106,7 @@ class EmbeddingPool:
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(fn())
-                except BaseException as exc:
+                except BaseException as exc:  # handed to the waiting caller, whatever it is
                     future.set_exception(exc)
             with self._lock:
                 self._idle += 1

@@ -55,7 +55,7 @@ def finishes_within(seconds: float, fn: Callable[[], Any]) -> tuple[bool, Any]:
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:
+        except BaseException as exc:  # reported to the test
             box["value"] = exc
 
     thread = threading.Thread(target=run, daemon=True)
