@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ._files import check_structure, parse_json
-from ._safe_io import atomic_write, check_regular_file, read_regular_bytes
+from ._safe_io import as_path, atomic_write, check_regular_file, read_regular_bytes
 from ._validation import short_repr
 from .errors import ArtifactError, ArtifactVersionWarning
 
@@ -116,7 +116,7 @@ def read_artifact(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read an artifact directory; refuses other formats, newer format versions and anything
     outside the bounds described above (:class:`ArtifactError` naming the file or array)."""
-    root = Path(path)
+    root = as_path(path, "artifact", ArtifactError)
     manifest_path = root / MANIFEST
     if not root.is_dir():
         raise ArtifactError(f"{root}: no {MANIFEST} (not a directory); expected a directory written by "

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._files import read_structured_file
+from ._safe_io import as_path
 from ._validation import format_validation_error
 from .errors import CandidateError, NoCandidatesError
 
@@ -200,7 +201,7 @@ class Catalog(BaseModel):
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Catalog:
         """Read a catalog from JSON or YAML: a list of candidates or ``{"candidates": [...]}``."""
-        return _load_file(Path(path))
+        return _load_file(as_path(path, "candidates file", CandidateError))
 
     def extend(self, extra: Iterable[Candidate | Mapping[str, Any]], *, replace: bool = True) -> Catalog:
         """A new catalog with ``extra`` added; same-named candidates are replaced (or rejected)."""

@@ -27,6 +27,7 @@ import numpy as np
 
 from ._artifacts import read_artifact, write_artifact
 from ._embedding import Embedder
+from ._safe_io import as_path
 from ._types import Classification
 from .errors import ArtifactError, CentroidError
 
@@ -137,7 +138,7 @@ class CentroidSet:
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> CentroidSet:
         """Read a centroid directory (default: the shipped one)."""
-        root = Path(path) if path is not None else DEFAULT_CENTROIDS
+        root = as_path(path, "centroids", CentroidError) if path is not None else DEFAULT_CENTROIDS
         try:
             manifest, arrays = read_artifact(root, kind=KIND)
         except ArtifactError as exc:

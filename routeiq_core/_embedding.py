@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._safe_io import read_regular_bytes
+from ._safe_io import as_path, read_regular_bytes
 from .errors import EmbeddingError
 
 __all__ = [
@@ -120,7 +120,7 @@ class OnnxEmbedder:
         cache_size: int = 4096,
         threads: int | None = None,
     ) -> None:
-        self._explicit_path = Path(model_path) if model_path is not None else None
+        self._explicit_path = as_path(model_path, "model_path", EmbeddingError) if model_path is not None else None
         self._expected_sha256 = expected_sha256
         self._tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else TOKENIZER_PATH
         self._cache_size = cache_size

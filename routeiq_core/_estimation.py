@@ -23,6 +23,7 @@ from ._centroid_strategy import CentroidStrategy
 from ._counters import Counters
 from ._strategy import AsyncStrategy, OnlineStrategy, Strategy, StrategyAbilities, validate_strategy
 from ._types import Estimate, Query
+from ._validation import short_repr
 from .errors import ConfigError, FallbackWarning, NoCandidatesError, describe_error
 
 __all__ = ["StrategyResult", "StrategyStage", "check_estimate"]
@@ -88,8 +89,8 @@ class StrategyStage:
         if not self.online:
             raise ConfigError(f"strategy {self.name!r} does not learn online; feedback needs an online "
                               "strategy such as 'thompson'")
-        if not 0.0 <= quality <= 1.0:
-            raise ConfigError(f"quality must be in [0, 1], got {quality}")
+        if isinstance(quality, bool) or not isinstance(quality, (int, float)) or not 0.0 <= quality <= 1.0:
+            raise ConfigError(f"quality must be a number in [0, 1], got {short_repr(quality)}")
         assert isinstance(self.strategy, OnlineStrategy)
         self.strategy.update(query, candidate, float(quality))
 

@@ -113,6 +113,8 @@ def resolve_profile(name: str, profiles: Mapping[str, Profile]) -> Profile:
 def make_profiles(custom: Mapping[str, Profile | Mapping[str, Any]] | None) -> dict[str, Profile]:
     """Built-in profiles, overridden or extended by ``custom``."""
     out = dict(BUILTIN_PROFILES)
+    if custom is not None and not isinstance(custom, Mapping):
+        raise ConfigError(f"profiles: expected a mapping of name -> profile, got {type(custom).__name__}")
     for name, value in (custom or {}).items():
         if isinstance(value, Profile):
             profile = value
@@ -231,6 +233,8 @@ class ProfileRules:
 
 
 def _checked_profile_map(mapping: Mapping[str, str] | None, what: str, profiles: Mapping[str, Profile]) -> dict[str, str]:
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise ConfigError(f"{what}: expected a mapping of id -> profile name, got {type(mapping).__name__}")
     out = dict(mapping or {})
     for key, name in out.items():
         if name not in profiles:

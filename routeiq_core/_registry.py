@@ -559,6 +559,8 @@ def resolve_strategy(
 
     ``"centroid"`` never loads plugins: the zero-config router needs no entry-point scan.
     """
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"strategy_params: expected a mapping of parameter -> value, got {type(params).__name__}")
     if isinstance(spec, str):
         if spec == "centroid" and registry is None:
             from ._centroid_strategy import CentroidStrategy

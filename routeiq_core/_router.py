@@ -85,6 +85,8 @@ class Router:
         rules = ProfileRules.build(profiles, profile, team_profiles, key_profiles)
         featurizer = Featurizer(embedder if embedder is not None else default_embedder(), centroids)
         self.deadline_ms = None if deadline_ms is None else check_deadline(deadline_ms)
+        if isinstance(extensions, (str, bytes)) or not isinstance(extensions, Sequence):
+            raise ConfigError(f"extensions: expected a list of extension objects, got {type(extensions).__name__}")
         self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
                        tuple(extensions))
 
@@ -141,7 +143,7 @@ class Router:
 
     def make_query(self, request: Request | str, embedding: np.ndarray | None = None) -> Query:
         """The strategy input for a request: embedding, category and signal features."""
-        return self.featurizer.query(parse_request(request) if isinstance(request, str) else request, embedding)
+        return self.featurizer.query(request if isinstance(request, Request) else parse_request(request), embedding)
 
     # ------------------------------------------------------------------ the stages
     def _parse(self, prompt: Any, messages: Any, tools: Any, functions: Any, metadata: Any, profile: Any,
@@ -242,6 +244,7 @@ class Router:
 
     def feedback(self, decision: Decision, quality: float) -> None:
         """Report the observed quality (0..1) of a decision to an online strategy (e.g. ``thompson``)."""
-        if decision.query is None:
-            raise ConfigError("this decision carries no query (it was not made by a Router)")
+        if not isinstance(decision, Decision) or decision.query is None:
+            raise ConfigError("feedback needs a Decision made by a Router (with its query), got "
+                              f"{type(decision).__name__}")
         self._strategy.learn(decision.query, decision.candidate, quality)

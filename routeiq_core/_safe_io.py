@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import RouteIQError
 
-__all__ = ["MAX_TEXT_FILE_BYTES", "atomic_write", "check_regular_file", "read_regular_bytes"]
+__all__ = ["MAX_TEXT_FILE_BYTES", "as_path", "atomic_write", "check_regular_file", "read_regular_bytes"]
 
 #: Largest JSON/YAML file RouteIQ reads (candidates, configs, manifests, messages).
 MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024
@@ -26,6 +26,13 @@ MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024
 
 def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def as_path(value: object, what: str, error: type[RouteIQError]) -> Path:
+    """``value`` as a Path: a str or os.PathLike, not empty (``error`` otherwise)."""
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value)
+    raise error(f"{what}: expected a file or directory path, got {type(value).__name__}")
 
 
 def read_regular_bytes(path: str | os.PathLike[str], what: str, error: type[RouteIQError], *,

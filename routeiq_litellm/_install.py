@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from routeiq_core import Router
+from routeiq_core._config import validate_config
 from routeiq_core.errors import ConfigError
 
 from ._compat import all_deployments, bind_strategy, group_deployments
@@ -34,12 +36,11 @@ def make_engine(
     """
     base = load_settings(settings)
     if options:
-        try:
-            base = AdapterSettings.model_validate({**base.model_dump(), **options})
-        except Exception as exc:
-            raise ConfigError(
-                f"routeiq_litellm: invalid option(s) {sorted(options)}: {exc}"
-            ) from None
+        base = validate_config(AdapterSettings, {**base.model_dump(), **options}, "routeiq_litellm options")
+    if routeiq is not None and not isinstance(routeiq, Router):
+        raise ConfigError(
+            f"routeiq: expected a routeiq_core.Router (or None), got {type(routeiq).__name__}"
+        )
     return RoutingEngine(base, routeiq=routeiq, lookup=lookup)
 
 

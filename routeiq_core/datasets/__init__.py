@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._dataset import RoutingDataset
+from .._safe_io import as_path
 from ..errors import DatasetError
 from ._prices import PriceSource, load_prices
 from ._rows import DataRowWarning, MalformedRowError, OnError, RowProblem, RowReporter
@@ -158,7 +159,7 @@ def load_dataset_report(
     name: str | None = None,
 ) -> LoadResult:
     """Like :func:`load_dataset`, also returning skipped rows and notes (for reports and the CLI)."""
-    p = Path(path)
+    p = as_path(path, "data set", DatasetError)
     if format is not None and format not in FORMATS:
         raise DatasetError(f"unknown data format {format!r}; expected one of {FORMATS}")
     if not p.exists():

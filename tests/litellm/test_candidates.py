@@ -128,7 +128,17 @@ def test_request_shapes_become_decide_inputs(
 ) -> None:
     """Chat messages, embedding input and Responses-API input all become something to route on."""
     inputs = RoutingEngine().inputs(messages, input_, {"metadata": {}})
-    assert {k: v for k, v in inputs.items() if k != "metadata"} == want
+    assert {k: v for k, v in inputs.items() if k not in ("metadata", "deadline_ms")} == want
+
+
+def test_the_decision_deadline_never_outlives_the_request() -> None:
+    """The setting (2000 ms by default), lowered to a quarter of the request's own timeout."""
+    engine = RoutingEngine()
+    messages = [{"role": "user", "content": "hi"}]
+    assert engine.inputs(messages, None, {})["deadline_ms"] == 2000.0
+    assert engine.inputs(messages, None, {"timeout": 2})["deadline_ms"] == 500.0
+    assert engine.inputs(messages, None, {"request_timeout": 600})["deadline_ms"] == 2000.0
+    assert engine.inputs(messages, None, {"timeout": "soon"})["deadline_ms"] == 2000.0
 
 
 def test_routing_metadata_keeps_only_what_routing_uses() -> None:
