@@ -14,6 +14,7 @@ and outlive nothing but the process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import queue
@@ -112,18 +113,10 @@ class EmbeddingPool:
                 self._idle += 1
 
 
-_shared: EmbeddingPool | None = None
-_shared_lock = threading.Lock()
-
-
+@functools.cache
 def shared_pool() -> EmbeddingPool:
     """The process-wide pool (created on first use)."""
-    global _shared
-    if _shared is None:
-        with _shared_lock:
-            if _shared is None:
-                _shared = EmbeddingPool()
-    return _shared
+    return EmbeddingPool()
 
 
 class FeaturizeStage:

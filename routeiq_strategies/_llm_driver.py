@@ -15,7 +15,6 @@ one that started and hung. No thread is ever created per call.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -45,17 +44,10 @@ T = TypeVar("T")
 #: Threads that run sync LLM calls with a timeout, for the whole process.
 MAX_LLM_THREADS = 8
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
+@functools.cache
 def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=MAX_LLM_THREADS, thread_name_prefix="routeiq-llm")
-    return _executor
+    """The process-wide executor (created on first use)."""
+    return ThreadPoolExecutor(max_workers=MAX_LLM_THREADS, thread_name_prefix="routeiq-llm")
 
 
 def submit(fn: Callable[[], T]) -> Future[T]:

@@ -48,6 +48,15 @@ def knn_artifact(tmp_path: Path, dataset: RoutingDataset) -> Path:
     return out
 
 
+def litellm_model_list() -> list[dict[str, Any]]:
+    """Two mocked deployments of one group (no network: mock responses)."""
+    return [
+        {"model_name": "chat", "litellm_params": {"model": f"openai/{model}", "api_key": "sk-x",
+                                                   "mock_response": dep_id}, "model_info": {"id": dep_id}}
+        for dep_id, model in (("mini", "gpt-4o-mini"), ("4o", "gpt-4o"))
+    ]
+
+
 def finishes_within(seconds: float, fn: Callable[[], Any]) -> tuple[bool, Any]:
     """Run ``fn`` on a thread: (finished in time, its result or exception). A hang fails, not stalls, a test."""
     box: dict[str, Any] = {}

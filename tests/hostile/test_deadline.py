@@ -13,6 +13,8 @@ import pytest
 
 from routeiq_core import OnnxEmbedder, Router
 
+from .conftest import litellm_model_list
+
 HANG = "HANG"
 
 
@@ -122,12 +124,7 @@ def test_litellm_sync_completion_returns_within_its_own_timeout(hanging: Hanging
 
     import routeiq_litellm
 
-    model_list = [
-        {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-x",
-                                                   "mock_response": "mini"}, "model_info": {"id": "mini"}},
-        {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-x",
-                                                   "mock_response": "4o"}, "model_info": {"id": "4o"}},
-    ]
+    model_list = litellm_model_list()
     router = litellm.Router(model_list=model_list, num_retries=0)
     routeiq_litellm.install(router, Router([{"name": "x", "model": "x"}], embedder=hanging), warm_up=False)
     metadata: dict[str, Any] = {}

@@ -22,7 +22,7 @@ from routeiq_core import (
 )
 from routeiq_core.testing import FakeLLM
 
-from .conftest import CANARY
+from .conftest import CANARY, litellm_model_list
 
 PROMPT = f"Please summarise this confidential note: {CANARY}"
 
@@ -104,12 +104,7 @@ def test_litellm_fallback_metadata_and_logs_never_echo_the_prompt(
 
     import routeiq_litellm
 
-    model_list = [
-        {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-x",
-                                                   "mock_response": "mini"}, "model_info": {"id": "mini"}},
-        {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-x",
-                                                   "mock_response": "4o"}, "model_info": {"id": "4o"}},
-    ]
+    model_list = litellm_model_list()
     caplog.set_level(logging.DEBUG)
     for template in (Router([{"name": "x", "model": "x"}], embedder=_QuotingEmbedder(embedder)),  # type: ignore[arg-type]
                      Router([{"name": "x", "model": "x"}], strategy=_QuotingStrategy(), embedder=embedder)):  # type: ignore[arg-type]
