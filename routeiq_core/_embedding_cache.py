@@ -47,6 +47,10 @@ def default_cache_dir() -> Path:
     return env.expanduser() if env is not None and str(env) else Path.home() / ".cache" / "routeiq"
 
 
+#: Shards already warned about in this process (one warning per bad shard, not one per refresh).
+_REPORTED: set[str] = set()
+
+
 class EmbeddingCache:
     """Vectors by text sha256 for one embedding model (append-only ``.npz`` shards)."""
 
@@ -66,8 +70,8 @@ class EmbeddingCache:
 
         A shard is used only if it is a regular file that holds unicode keys, float32
         vectors of this dimension, every one finite, and names this cache's model; any
-        other shard (corrupt, truncated, foreign, older) is skipped, and one warning per
-        refresh says how many and why. Skipped texts are simply embedded again.
+        other shard (corrupt, truncated, foreign, older) is skipped, and one warning says how
+        many and why (once per shard and process). Skipped texts are simply embedded again.
         """
         if not self.directory.is_dir():
             return
@@ -77,12 +81,14 @@ class EmbeddingCache:
                 continue
             self._seen_shards.add(shard.name)
             problem = self._read_shard(shard)
-            if problem:
+            if problem and str(shard) not in _REPORTED:
+                _REPORTED.add(str(shard))
                 skipped.append(f"{shard.name} ({problem})")
         if skipped:
             warnings.warn(
                 f"embedding cache: skipped {len(skipped)} shard(s) in {self.directory}: {'; '.join(skipped[:3])}"
-                + (" ..." if len(skipped) > 3 else "") + "; their texts are embedded again",
+                + (" ..." if len(skipped) > 3 else "") + "; their texts are embedded again (delete the "
+                "skipped files to silence this)",
                 RouteIQWarning,
                 stacklevel=3,
             )
