@@ -38,6 +38,15 @@ def router_from_artifact(cls: type[R], path: str | os.PathLike[str], candidates:
     return router
 
 
+def decision_logger(log: Any, registry: StrategyRegistry | None = None) -> Any:
+    """The DecisionLogger for ``Router(log=...)`` (None for no log); imports the log package only when used."""
+    if log is None:
+        return None
+    from .decisionlog import DecisionLogger
+
+    return log if isinstance(log, DecisionLogger) else DecisionLogger(log, registry=registry)
+
+
 def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig,
                        overrides: Mapping[str, Any]) -> R:
     """``cls`` from a config (file, dict, object); ``overrides`` are Router keyword arguments and win."""
@@ -45,6 +54,11 @@ def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[st
     kwargs: dict[str, Any] = {"profile": cfg.profile, "profiles": cfg.profiles or None, "centroids": cfg.centroids,
                               "team_profiles": cfg.team_profiles or None, "key_profiles": cfg.key_profiles or None,
                               "deadline_ms": cfg.deadline_ms}
+    if cfg.log is not None and "log" not in overrides:
+        from .decisionlog import DecisionLogger
+
+        kwargs["log"] = DecisionLogger(cfg.log, store_prompts=cfg.log_prompts, store_embeddings=cfg.log_embeddings,
+                                       registry=overrides.get("registry"))
     kwargs.update(overrides)
     candidates = kwargs.pop("candidates", cfg.candidates)
     if cfg.artifact is not None:

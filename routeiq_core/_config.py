@@ -48,6 +48,10 @@ class RouterConfig(BaseModel):
     centroids: str | None = None
     deadline_ms: float | None = Field(None, gt=0, allow_inf_nan=False,
                                       description="The longest a decision waits for its embedding.")
+    log: str | None = Field(None, description="Decision log URL (sqlite:///..., postgresql://..., jsonl:///..., "
+                            "memory://).")
+    log_prompts: bool = Field(False, description="Store the routed text in the decision log (off: only its sha256).")
+    log_embeddings: bool = Field(True, description="Store each query's embedding (float16) in the decision log.")
 
 
 def read_config_data(path: str | os.PathLike[str], what: str = "router config") -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from ._candidates import TIER_NAMES, Candidate
+from ._ids import new_decision_id
 from ._types import Signal
 
 if TYPE_CHECKING:
@@ -113,6 +114,11 @@ class Decision:
         fallback: True when the strategy failed and the router's fallback chose.
         warnings: anything the caller should know (e.g. the fallback's cause).
         details: the strategy's own explanation (e.g. required tier, neighbours).
+        id: a time-ordered UUIDv7 naming this decision (the decision log's key; pass it to
+            :meth:`Router.feedback`).
+        propensity: the probability with which ``candidate`` was selected: 1.0 for the
+            deterministic choice, less when exploration picked it (off-policy evaluation
+            reads it from the log).
     """
 
     candidate: Candidate
@@ -129,6 +135,8 @@ class Decision:
     fallback: bool = False
     warnings: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_decision_id, compare=False)
+    propensity: float = 1.0
     #: The strategy input (embedding, category, features); kept for feedback, not serialised.
     query: Query | None = field(default=None, repr=False, compare=False)
 
@@ -157,9 +165,14 @@ class Decision:
                 return s
         return None
 
-    def to_dict(self, *, timings: bool = True) -> dict[str, Any]:
-        """A JSON-serialisable dict with stable field names."""
-        out: dict[str, Any] = {
+    def to_dict(self, *, timings: bool = True, ids: bool | None = None) -> dict[str, Any]:
+        """A JSON-serialisable dict with stable field names.
+
+        ``timings`` and ``ids`` (default: as ``timings``) add the two per-call values,
+        ``timings_ms`` and ``id``; without them the dict is deterministic.
+        """
+        out: dict[str, Any] = {"id": self.id} if (timings if ids is None else ids) else {}
+        out |= {
             "schema_version": DECISION_SCHEMA_VERSION,
             "candidate": self.candidate.name,
             "model": self.candidate.model,
@@ -176,6 +189,7 @@ class Decision:
             "ranking": [a.to_dict() for a in self.ranking],
             "excluded": dict(self.excluded),
             "fallback": self.fallback,
+            "propensity": self.propensity,
             "warnings": list(self.warnings),
             "details": _jsonable(self.details),
         }

@@ -82,4 +82,7 @@ def load_strategy(
         raise ArtifactError(f"{path}: the saved parameters are invalid: {exc}") from None
     strategy.validate_state(arrays, state, where=str(path))
     strategy.set_state(arrays, state)
+    digest = manifest.get("arrays_digest")
+    #: Names the artifact in the decision log: the strategy and the start of its arrays' sha256.
+    strategy.artifact_id = f"{name}:{str(digest)[:12]}" if digest else str(name)  # type: ignore[attr-defined]
     return strategy

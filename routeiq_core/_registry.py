@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._strategy import BaseStrategy, Strategy, validate_strategy
-from .errors import ConfigError, PluginError, PluginLoadWarning, StrategyNotFoundError
+from .errors import (
+    ConfigError,
+    DecisionLogError,
+    PluginError,
+    PluginLoadWarning,
+    StrategyNotFoundError,
+)
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -68,6 +74,11 @@ LOCAL_DISTRIBUTION = "(local)"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$")
 _STRATEGY_HOOK = "routeiq_register_strategies"
 _EMBEDDER_HOOK = "routeiq_register_embedders"
+_LOG_HOOK = "routeiq_register_decision_logs"
+
+
+BUILTIN_LOG_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "jsonl", "memory"})
+_LOG_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,31}")
 
 
 def _canonical(name: str) -> str:
@@ -193,6 +204,7 @@ class StrategyRegistry:
         self._group = group
         self._strategies: dict[str, StrategyInfo] = {}
         self._embedders: dict[str, EmbedderInfo] = {}
+        self._log_backends: dict[str, tuple[Callable[..., Any], str]] = {}  # scheme -> (factory, distribution)
         self._plugins: list[PluginInfo] = []
         self._pm: pluggy.PluginManager | None = None
         self._lock = threading.RLock()
@@ -306,6 +318,11 @@ class StrategyRegistry:
 
             pm.subset_hook_caller(_STRATEGY_HOOK, others)(register=register_strategy)
             pm.subset_hook_caller(_EMBEDDER_HOOK, others)(register=register_embedder)
+
+            def register_log(scheme: str, factory: Callable[..., Any], *, replace: bool = False) -> None:
+                self._add_log_backend(scheme, factory, replace=replace, distribution=info.distribution)
+
+            pm.subset_hook_caller(_LOG_HOOK, others)(register=register_log)
         except Exception as exc:
             pm.unregister(plugin)
             self._fail(info, "register", exc)
@@ -444,6 +461,37 @@ class StrategyRegistry:
         """Every plugin seen, loaded or not, in load order."""
         self.load()
         return list(self._plugins)
+
+    def _add_log_backend(self, scheme: str, factory: Callable[..., Any], *, replace: bool,
+                         distribution: str) -> None:
+        if not callable(factory):
+            raise DecisionLogError(f"decision log {scheme!r}: expected a callable factory, got {type(factory).__name__}")
+        if not isinstance(scheme, str) or not _LOG_SCHEME.fullmatch(scheme):
+            raise DecisionLogError(f"decision log scheme {scheme!r} is invalid; use lower-case letters, digits, "
+                              "'+', '-' and '.'")
+        if scheme in BUILTIN_LOG_SCHEMES:
+            raise DecisionLogError(f"decision log scheme {scheme!r} is built in and cannot be replaced; "
+                                   "register your backend under a scheme of its own")
+        existing = self._log_backends.get(scheme)
+        if existing is not None and not replace:
+            raise DecisionLogError(f"decision log scheme {scheme!r} is already registered by {existing[1]}; "
+                              "pass replace=True to override it")
+        self._log_backends[scheme] = (factory, distribution)
+
+    def register_decision_log(self, scheme: str, factory: Callable[..., Any], *, replace: bool = False) -> None:
+        """Register a decision-log backend for URLs ``scheme://...`` from application code.
+
+        ``factory(url, **options)`` returns a :class:`~routeiq_core.decisionlog.DecisionLog`.
+        """
+        self.load()
+        with self._lock:
+            self._add_log_backend(scheme, factory, replace=replace, distribution=LOCAL_DISTRIBUTION)
+
+    def decision_log_factory(self, scheme: str) -> Callable[..., Any] | None:
+        """The plugin factory for decision-log URLs ``scheme://...``, or None."""
+        self.load()
+        found = self._log_backends.get(scheme)
+        return None if found is None else found[0]
 
     def embedder_names(self) -> list[str]:
         self.load()

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._building import router_from_artifact, router_from_config
+from ._building import decision_logger, router_from_artifact, router_from_config
 from ._candidates import Candidate, CandidatesLike, Catalog, as_catalog
 from ._centroids import CentroidSet
 from ._choice import choose
@@ -32,6 +32,7 @@ from ._estimation import StrategyResult, StrategyStage
 from ._explain import explain
 from ._extensions import DecisionContext, ExtensionRunner
 from ._featurize import CentroidsLike, Featurizer
+from ._feedback import record_feedback
 from ._model_coverage import TrainedModelsCheck, check_trained
 from ._profiles import Profile, ProfileRules
 from ._registry import StrategyRegistry, resolve_strategy
@@ -40,6 +41,9 @@ from ._stages import StageClock
 from ._strategy import Strategy, validate_strategy
 from ._types import Query
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .decisionlog import Feedback
 
 __all__ = ["Router"]
 
@@ -70,6 +74,9 @@ class Router:
             hooks (see :class:`~routeiq_core.RouterExtension`), run in order.
         deadline_ms: the longest a decision waits for its embedding (default: no limit); past it,
             the decision is made on the request's signals and the profile only.
+        log: record every decision: a URL (``sqlite:///decisions.db``, ``postgresql://...``,
+            ``jsonl:///path``, ``memory://``), a :class:`~routeiq_core.decisionlog.DecisionLog`, or a
+            configured :class:`~routeiq_core.decisionlog.DecisionLogger`. Written in the background.
     """
 
     def __init__(
@@ -79,7 +86,7 @@ class Router:
         team_profiles: Mapping[str, str] | None = None, key_profiles: Mapping[str, str] | None = None,
         embedder: Embedder | None = None, centroids: CentroidsLike = None,
         registry: StrategyRegistry | None = None, extensions: Sequence[object] = (),
-        deadline_ms: float | None = None,
+        deadline_ms: float | None = None, log: Any = None,
     ) -> None:
         catalog = as_catalog(candidates)
         rules = ProfileRules.build(profiles, profile, team_profiles, key_profiles)
@@ -87,8 +94,12 @@ class Router:
         self.deadline_ms = None if deadline_ms is None else check_deadline(deadline_ms)
         if isinstance(extensions, (str, bytes)) or not isinstance(extensions, Sequence):
             raise ConfigError(f"extensions: expected a list of extension objects, got {type(extensions).__name__}")
+        self.log = decision_logger(log, registry)
+        tail = (self.log,) if self.log is not None else ()
         self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
-                       tuple(extensions))
+                       (*extensions, *tail))
+        if self.log is not None:
+            self.log.bind_counters(self.counters)
 
     def _assemble(self, catalog: Catalog, rules: ProfileRules, featurizer: Featurizer, strategy: Strategy,
                   extensions: tuple[object, ...]) -> None:
@@ -110,7 +121,7 @@ class Router:
     def with_candidates(self, candidates: CandidatesLike) -> Router:
         """A router over other candidates sharing this one's strategy, embedder, centroids and profiles."""
         router = Router.__new__(Router)
-        router.deadline_ms = self.deadline_ms
+        router.deadline_ms, router.log = self.deadline_ms, self.log
         router._assemble(as_catalog(candidates), self.rules, self.featurizer, self.strategy, self._extensions)
         return router
 
@@ -242,9 +253,23 @@ class Router:
         """The chosen model string only: for clients of any shape."""
         return self.decide(prompt_or_messages, **kwargs).model
 
-    def feedback(self, decision: Decision, quality: float) -> None:
-        """Report the observed quality (0..1) of a decision to an online strategy (e.g. ``thompson``)."""
-        if not isinstance(decision, Decision) or decision.query is None:
-            raise ConfigError("feedback needs a Decision made by a Router (with its query), got "
-                              f"{type(decision).__name__}")
-        self._strategy.learn(decision.query, decision.candidate, quality)
+    def feedback(self, decision: Decision | str, quality: float | None = None, *, success: bool | None = None,
+                 score: float | None = None, cost_usd: float | None = None, latency_ms: float | None = None,
+                 served_by: str | None = None, error: str | None = None, source: str = "user") -> Feedback | None:
+        """Report how a decision turned out (``quality`` is an alias of ``score``, in [0, 1]).
+
+        With a decision log, the report is validated (an unknown id or a value out of range
+        is a :class:`~routeiq_core.errors.FeedbackError`) and recorded; with an online strategy
+        (e.g. ``thompson``) and a :class:`Decision`, its quality also trains the strategy.
+        """
+        return record_feedback(self, decision, quality, success=success, score=score, cost_usd=cost_usd,
+                               latency_ms=latency_ms, served_by=served_by, error=error, source=source)
+
+    async def afeedback(self, decision: Decision | str, quality: float | None = None, **outcome: Any) -> Feedback | None:
+        """Async :meth:`feedback` (the id check may read the log: it runs in a worker thread)."""
+        return await asyncio.to_thread(self.feedback, decision, quality, **outcome)
+
+    def close(self) -> None:
+        """Write what the decision log has queued and close it (also done at exit)."""
+        if self.log is not None:
+            self.log.close()

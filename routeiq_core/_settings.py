@@ -31,7 +31,8 @@ __all__ = ["ENV_PREFIX", "ROUTER_FIELDS", "RouteIQSettings", "effective_config",
 
 ENV_PREFIX = "ROUTEIQ_"
 #: Settings that override the same-named field of a router config file.
-ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "deadline_ms")
+ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "deadline_ms", "log", "log_prompts",
+                 "log_embeddings")
 
 C = TypeVar("C", bound=RouterConfig)
 
@@ -57,6 +58,13 @@ class RouteIQSettings(BaseSettings):
     deadline_ms: float | None = Field(None, gt=0, allow_inf_nan=False, description="The longest a decision "
                                       "waits for its embedding, in ms; past it, it is decided on the request's "
                                       "signals and the profile only (default: no limit; LiteLLM adapter: 2000).")
+    log: SecretStr | None = Field(None, description="Decision log URL: `sqlite:///decisions.db` (embedded), "
+                                  "`postgresql://USER:PASSWORD@HOST:PORT/DB` (shared), `jsonl:///PATH` or "
+                                  "`memory://`. Unset: no log. Printed with the password hidden.")
+    log_prompts: bool = Field(False, description="Store the routed prompt text in the decision log (default: "
+                              "only its sha256 fingerprint).")
+    log_embeddings: bool = Field(True, description="Store each query's embedding (float16) in the decision log, "
+                                 "for `routeiq train --from-log`.")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "
@@ -66,7 +74,7 @@ class RouteIQSettings(BaseSettings):
     load_plugins: str | None = Field(None, description="Comma-separated plugins to load (entry-point or "
                                      "distribution names); empty loads none. RouteIQ's built-ins always load.")
 
-    @field_validator("strict_plugins", mode="before")
+    @field_validator("strict_plugins", "log_prompts", mode="before")
     @classmethod
     def _blank_is_false(cls, value: Any) -> Any:
         return False if isinstance(value, str) and not value.strip() else value
@@ -143,6 +151,8 @@ def effective_config(
     for name in getattr(model, "env_overrides", ROUTER_FIELDS):
         if name in settings.model_fields_set and name in model.model_fields:
             value = getattr(settings, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
             data[name] = str(value) if isinstance(value, Path) else value
             sources[name] = settings.source_of(name)
     for name, value in (explicit or {}).items():

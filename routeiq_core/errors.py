@@ -5,8 +5,10 @@ Everything RouteIQ raises on purpose derives from :class:`RouteIQError`, so one
 
     RouteIQError
     ├── ConfigError            bad router / strategy / profile configuration      (ValueError)
-    │   └── UnknownProfileError   a profile name that does not exist
+    │   ├── UnknownProfileError   a profile name that does not exist
+    │   └── DecisionLogError      a decision-log URL, file or schema that cannot be used
     ├── RequestError           a malformed request: prompt, messages, tools, metadata (ValueError)
+    │   └── FeedbackError         feedback for an unknown decision, or an invalid outcome
     ├── CandidateError         a malformed candidate or catalog                     (ValueError)
     ├── NoCandidatesError      nothing left to choose from                          (ValueError)
     ├── EmbeddingError         the embedding model or tokenizer is missing/corrupt
@@ -23,6 +25,7 @@ Everything RouteIQ raises on purpose derives from :class:`RouteIQError`, so one
     ├── PluginLoadWarning      a plugin failed to load and was skipped
     ├── FallbackWarning        a strategy failed and the router used its fallback
     ├── ExtensionWarning       a router extension failed and was skipped
+    ├── DecisionLogWarning     the decision log dropped records or cannot reach its database
     └── ArtifactVersionWarning an artifact from another minor version was loaded
 
 Messages say what was expected, what arrived, and what to do.
@@ -37,9 +40,12 @@ __all__ = [
     "CentroidError",
     "ConfigError",
     "DatasetError",
+    "DecisionLogError",
+    "DecisionLogWarning",
     "EmbeddingError",
     "ExtensionWarning",
     "FallbackWarning",
+    "FeedbackError",
     "MissingDependencyError",
     "NoCandidatesError",
     "NotFittedError",
@@ -133,6 +139,18 @@ class FallbackWarning(RouteIQWarning):
 
 class ExtensionWarning(RouteIQWarning):
     """A router extension failed in one decision; the decision went on without it."""
+
+
+class DecisionLogError(ConfigError):
+    """A decision-log URL, file or database schema that this RouteIQ cannot use."""
+
+
+class FeedbackError(RequestError):
+    """Feedback for an unknown decision id, or an outcome value out of range."""
+
+
+class DecisionLogWarning(RouteIQWarning):
+    """The decision log dropped records (full queue) or cannot reach its database (retrying)."""
 
 
 class ArtifactVersionWarning(RouteIQWarning):

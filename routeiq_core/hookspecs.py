@@ -18,7 +18,7 @@ new arguments can be added later without breaking existing plugins.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROJECT_NAME",
+    "RegisterDecisionLog",
     "RegisterEmbedder",
     "RegisterStrategy",
     "hookimpl",
     "hookspec",
+    "routeiq_register_decision_logs",
     "routeiq_register_embedders",
     "routeiq_register_strategies",
 ]
@@ -71,6 +73,13 @@ class RegisterEmbedder(Protocol):
         """
 
 
+class RegisterDecisionLog(Protocol):
+    """The ``register`` callable passed to :func:`routeiq_register_decision_logs`."""
+
+    def __call__(self, scheme: str, factory: Callable[..., Any], *, replace: bool = False) -> None:
+        """Open decision-log URLs ``scheme://...`` with ``factory(url, **options)``."""
+
+
 @hookspec
 def routeiq_register_strategies(register: RegisterStrategy) -> None:
     """Register strategy classes by calling ``register(cls, *, name=None, replace=False)``.
@@ -88,4 +97,14 @@ def routeiq_register_embedders(register: RegisterEmbedder) -> None:
     Called once per registry when it loads its plugins. A registered embedder can
     be used for training (``routeiq train --embedder NAME``) and routing
     (``Router(embedder=registry.create_embedder(NAME))``). Returns nothing.
+    """
+
+
+@hookspec
+def routeiq_register_decision_logs(register: RegisterDecisionLog) -> None:
+    """Register decision-log backends by calling ``register(scheme, factory, *, replace=False)``.
+
+    ``factory(url, **options)`` is called by :func:`routeiq_core.decisionlog.open_log` for a
+    URL ``scheme://...`` and returns an object implementing
+    :class:`~routeiq_core.decisionlog.DecisionLog`. Returns nothing.
     """

@@ -17,7 +17,7 @@ from routeiq_core.cli import main
 DECISION_KEYS = {
     "schema_version", "candidate", "model", "tier", "tier_name", "profile", "strategy", "category", "confidence",
     "complexity", "complexity_label", "reason", "signals", "ranking", "excluded", "fallback", "warnings", "details",
-    "timings_ms",
+    "timings_ms", "id", "propensity",
 }
 CANDIDATES = [
     {"name": "local-llama", "model": "ollama/llama3.2", "free": True, "tier": 1},

@@ -18,7 +18,7 @@ PROMPTS = [
 DECISION_KEYS = {
     "schema_version", "candidate", "model", "tier", "tier_name", "profile", "strategy", "category", "confidence",
     "complexity", "complexity_label", "reason", "signals", "ranking", "excluded", "fallback", "warnings", "details",
-    "timings_ms",
+    "timings_ms", "id", "propensity",
 }
 RANKING_KEYS = {"name", "model", "rank", "score", "quality", "cost_usd", "tier"}
 SIGNAL_KEYS = {"name", "value", "weight", "detail"}
@@ -48,7 +48,7 @@ def test_to_dict_is_json_with_stable_field_names(router: Router) -> None:
     assert all(set(r) == RANKING_KEYS for r in data["ranking"])
     assert all(set(s) == SIGNAL_KEYS for s in data["signals"])
     assert set(data["timings_ms"]) == TIMING_KEYS
-    assert set(decision.to_dict(timings=False)) == DECISION_KEYS - {"timings_ms"}
+    assert set(decision.to_dict(timings=False)) == DECISION_KEYS - {"timings_ms", "id"}
     assert data["candidate"] == decision.name and data["model"] == decision.model
     assert data["tier_name"] in {"nano", "small", "medium", "large", "frontier"}
     assert data["complexity_label"] == decision.complexity_label

@@ -20,7 +20,9 @@ import routeiq_core
 import routeiq_core._embedding as emb
 import routeiq_core._registry as reg
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"litellm", "sklearn", "torch", "onnxruntime",
-                                                          "tokenizers", "yaml", "matplotlib", "openai"})
+                                                          "tokenizers", "yaml", "matplotlib", "openai",
+                                                          "sqlalchemy", "psycopg", "sqlite3", "redis",
+                                                          "starlette", "fastapi", "opentelemetry"})
 print(json.dumps({"heavy": heavy, "default_embedder": emb._default is None, "opened": opened,
                   "registry_created": reg.default_registry.cache_info().currsize,
                   "routeiq_strategies": "routeiq_strategies" in sys.modules}))

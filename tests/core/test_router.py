@@ -260,9 +260,9 @@ def test_strategy_objects_are_validated(embedder: OnnxEmbedder) -> None:
         Router(strategy_params={"shortfall_penalty": 7}, embedder=embedder)
 
 
-def test_feedback_needs_an_online_strategy(router: Router) -> None:
-    """feedback() on the centroid strategy is a ConfigError pointing to online strategies."""
-    with pytest.raises(ConfigError, match="does not learn online"):
+def test_feedback_needs_a_log_or_an_online_strategy(router: Router) -> None:
+    """feedback() without a decision log on the centroid strategy is a ConfigError naming both ways."""
+    with pytest.raises(ConfigError, match="needs a decision log .* or an online strategy"):
         router.feedback(router.decide("hi"), 1.0)
 
 

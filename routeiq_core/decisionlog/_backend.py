@@ -1,0 +1,132 @@
+"""The :class:`DecisionLog` protocol, the query filter, and the two file-free backends.
+
+A backend stores records and reads them back; it knows nothing of queues or threads (the
+:class:`~routeiq_core.decisionlog.DecisionLogger` writes through a background writer).
+``write`` may raise on a database error: the writer keeps the batch and retries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ._records import DecisionRecord, Feedback, LoggedDecision, Outcome
+
+__all__ = ["DecisionLog", "LogFilter", "MemoryLog", "iter_log"]
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which decisions a query returns. Every field is optional; set ones must all match."""
+
+    since: float | None = None  # Unix time, inclusive
+    until: float | None = None  # Unix time, exclusive
+    after_id: str | None = None  # ids sort by time: page with the last id of the previous page
+    model: str | None = None
+    candidate: str | None = None
+    category: str | None = None
+    profile: str | None = None
+    user: str | None = None
+    team: str | None = None
+    session_id: str | None = None
+    with_feedback: bool = False
+
+    def matches(self, r: DecisionRecord) -> bool:
+        if self.since is not None and r.ts < self.since:
+            return False
+        if self.until is not None and r.ts >= self.until:
+            return False
+        if self.after_id is not None and r.id <= self.after_id:
+            return False
+        for name in ("model", "candidate", "category", "profile", "user", "team", "session_id"):
+            wanted = getattr(self, name)
+            if wanted is not None and getattr(r, name) != wanted:
+                return False
+        return True
+
+
+@runtime_checkable
+class DecisionLog(Protocol):
+    """Where decisions and their feedback are kept.
+
+    ``url`` is the log's address with any password removed (safe to print).
+    """
+
+    url: str
+
+    def write(self, decisions: Sequence[DecisionRecord], feedback: Sequence[Feedback]) -> None:
+        """Store a batch (decisions first); raise on failure so the writer can retry."""
+
+    def get(self, decision_id: str) -> LoggedDecision | None:
+        """One decision with its merged outcome, or None."""
+
+    def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
+        """Up to ``limit`` matching decisions, oldest first (by id)."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+def iter_log(log: DecisionLog, where: LogFilter | None = None, page: int = 1000) -> Iterator[LoggedDecision]:
+    """Every matching decision, oldest first, read ``page`` rows at a time (bounded memory)."""
+    where = where or LogFilter()
+    after = where.after_id
+    while True:
+        batch = log.query(LogFilter(**{**where.__dict__, "after_id": after}), limit=page)
+        yield from batch
+        if len(batch) < page:
+            return
+        after = batch[-1].record.id
+
+
+class MemoryLog:
+    """An in-memory ring of the last ``capacity`` decisions (tests, notebooks): ``memory://``."""
+
+    def __init__(self, url: str = "memory://", *, capacity: int = 10_000) -> None:
+        self.url = url
+        self.capacity = int(capacity)
+        self._decisions: OrderedDict[str, DecisionRecord] = OrderedDict()
+        self._feedback: defaultdict[str, list[Feedback]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def write(self, decisions: Sequence[DecisionRecord], feedback: Sequence[Feedback]) -> None:
+        with self._lock:
+            for r in decisions:
+                self._decisions[r.id] = r
+                while len(self._decisions) > self.capacity:
+                    old, _ = self._decisions.popitem(last=False)
+                    self._feedback.pop(old, None)
+            for f in feedback:
+                self._feedback[f.decision_id].append(f)
+
+    def get(self, decision_id: str) -> LoggedDecision | None:
+        with self._lock:
+            r = self._decisions.get(decision_id)
+            return None if r is None else LoggedDecision(r, Outcome.merge(self._feedback.get(decision_id, [])))
+
+    def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
+        with self._lock:
+            out = []
+            for r in self._decisions.values():
+                if not where.matches(r):
+                    continue
+                outcome = Outcome.merge(self._feedback.get(r.id, []))
+                if where.with_feedback and outcome is None:
+                    continue
+                out.append(LoggedDecision(r, outcome))
+                if len(out) >= limit:
+                    break
+            return out
+
+    def __len__(self) -> int:
+        return len(self._decisions)
+
+    def close(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<MemoryLog {len(self)} decisions>"
+

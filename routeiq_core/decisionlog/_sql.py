@@ -1,0 +1,296 @@
+"""The SQL decision log: one schema on SQLite (embedded default) and PostgreSQL (shared).
+
+Built on SQLAlchemy Core (no ORM). SQLite runs in WAL mode with a busy timeout, so several
+processes on one machine can write one file; PostgreSQL (``postgresql://`` through psycopg 3)
+is for workers and pods that share a log. Inserts are idempotent (``ON CONFLICT DO NOTHING``
+on the decision and feedback ids), so a batch retried after an ambiguous commit is stored once.
+
+The schema is versioned in ``routeiq_schema``; :data:`MIGRATIONS` upgrades an older one in
+place, and a log written by a newer RouteIQ is refused with both versions named.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from ..errors import DecisionLogError, DecisionLogWarning, MissingDependencyError
+from ._backend import LogFilter
+from ._records import DecisionRecord, Feedback, LoggedDecision, Outcome
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqlLog"]
+
+log = logging.getLogger("routeiq.decisionlog")
+
+#: The schema this RouteIQ writes. Bump it and add a step to MIGRATIONS for every change.
+SCHEMA_VERSION = 1
+#: version -> a function(connection) that upgrades a schema of version - 1 to it.
+MIGRATIONS: dict[int, Callable[[Any], None]] = {}
+
+_JSON_FIELDS = ("tags", "reason", "ranking", "signals", "timings_ms", "warnings")
+
+
+def _sqlalchemy() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError:  # pragma: no cover - a core dependency; only a broken install lacks it
+        raise MissingDependencyError("the SQL decision log needs SQLAlchemy: pip install 'routeiq'") from None
+    return sqlalchemy
+
+
+def _tables(sa: Any) -> tuple[Any, ...]:
+    md = sa.MetaData()
+    schema = sa.Table("routeiq_schema", md, sa.Column("version", sa.Integer, nullable=False))
+    s = sa.String
+    decisions = sa.Table(
+        "routeiq_decisions", md,
+        sa.Column("id", s(36), primary_key=True),
+        sa.Column("ts", sa.Float, nullable=False, index=True),
+        sa.Column("fingerprint", s(64), nullable=False, index=True),
+        sa.Column("profile", s(64)), sa.Column("strategy", s(128)),
+        sa.Column("candidate", s(256), index=True), sa.Column("model", s(256), index=True),
+        sa.Column("category", s(64), index=True), sa.Column("confidence", sa.Float),
+        sa.Column("complexity", sa.Integer), sa.Column("propensity", sa.Float), sa.Column("fallback", sa.Boolean),
+        sa.Column("user_id", s(256), index=True), sa.Column("team", s(256), index=True),
+        sa.Column("key_alias", s(256)), sa.Column("session_id", s(256), index=True),
+        sa.Column("artifact", s(256)), sa.Column("experiment", s(256)), sa.Column("arm", s(256)),
+        sa.Column("details", sa.Text),  # JSON: the fields in _JSON_FIELDS
+        sa.Column("embedding", sa.LargeBinary), sa.Column("prompt", sa.Text),
+    )
+    feedback = sa.Table(
+        "routeiq_feedback", md,
+        sa.Column("id", s(36), primary_key=True),
+        sa.Column("decision_id", s(36), nullable=False, index=True),
+        sa.Column("ts", sa.Float, nullable=False),
+        sa.Column("success", sa.Boolean), sa.Column("score", sa.Float), sa.Column("cost_usd", sa.Float),
+        sa.Column("latency_ms", sa.Float), sa.Column("served_by", s(256)), sa.Column("error", s(512)),
+        sa.Column("source", s(64)),
+    )
+    state = sa.Table("routeiq_state", md, sa.Column("key", s(256), primary_key=True),
+                     sa.Column("value", sa.Text, nullable=False), sa.Column("updated", sa.Float))
+    return md, schema, decisions, feedback, state
+
+
+def _decision_row(r: DecisionRecord) -> dict[str, Any]:
+    d = r.to_dict()
+    row = {k: d[k] for k in ("id", "ts", "fingerprint", "profile", "strategy", "candidate", "model", "category",
+                             "confidence", "complexity", "propensity", "fallback", "team", "key_alias",
+                             "session_id", "artifact", "experiment", "arm", "prompt")}
+    row["user_id"] = r.user
+    row["details"] = json.dumps({k: d[k] for k in _JSON_FIELDS}, ensure_ascii=False, allow_nan=False)
+    row["embedding"] = r.embedding
+    return row
+
+
+def _record_of(row: Any) -> DecisionRecord:
+    m = dict(row._mapping)
+    details = json.loads(m.pop("details") or "{}")
+    embedding = m.pop("embedding")
+    m["user"] = m.pop("user_id")
+    return DecisionRecord.from_dict({**m, **details}, bytes(embedding) if embedding else None)
+
+
+class SqlLog:
+    """A decision log in SQLite or PostgreSQL (see the module docstring)."""
+
+    def __init__(self, url: str, *, connect_timeout: float = 3.0) -> None:
+        sa = self._sa = _sqlalchemy()
+        try:
+            parsed = sa.engine.make_url(url)
+        except Exception:
+            raise DecisionLogError(_url_help(url)) from None
+        backend = parsed.get_backend_name()
+        if backend == "postgresql":
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            try:
+                import psycopg  # noqa: F401
+            except ImportError:
+                raise MissingDependencyError("a PostgreSQL decision log needs psycopg 3: pip install "
+                                             "'routeiq[postgres]'") from None
+        elif backend != "sqlite":
+            raise DecisionLogError(_url_help(url))
+        self.url = parsed.render_as_string(hide_password=True)
+        self.dialect = backend
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
+        if backend == "sqlite":
+            database = parsed.database or ""
+            if database in ("", ":memory:"):
+                raise DecisionLogError(f"decision log {self.url}: give a file, e.g. sqlite:///decisions.db "
+                                       "(for an in-memory log use memory://)")
+            kwargs["connect_args"] = {"timeout": 10.0, "check_same_thread": False}
+        else:
+            kwargs["connect_args"] = {"connect_timeout": max(1, round(connect_timeout))}
+            kwargs.update(pool_size=2, max_overflow=2, pool_timeout=connect_timeout)
+        self._engine = sa.create_engine(parsed, **kwargs)
+        if backend == "sqlite":
+            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._md, self._schema, self._decisions, self._feedback, self._state = _tables(sa)
+        self._ready = False
+        self._lock = threading.Lock()
+        try:
+            self.ensure_schema()
+        except DecisionLogError:
+            raise
+        except Exception as exc:
+            if backend == "sqlite":  # a local file that cannot be opened is the caller's to fix now
+                raise DecisionLogError(f"decision log {self.url}: cannot open it ({type(exc).__name__}: "
+                                       f"{_first_line(exc)}); check the path and its permissions") from None
+            warnings.warn(f"decision log {self.url} is not reachable ({type(exc).__name__}); decisions go on "
+                          "and are written once it is", DecisionLogWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ schema
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema; refuse one from a newer RouteIQ."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            sa = self._sa
+            with self._engine.begin() as conn:
+                if not sa.inspect(conn).has_table("routeiq_schema"):
+                    self._md.create_all(conn, checkfirst=True)
+                    conn.execute(self._schema.insert().values(version=SCHEMA_VERSION))
+                    self._ready = True
+                    return
+                version = conn.execute(sa.select(sa.func.max(self._schema.c.version))).scalar() or 0
+                if version > SCHEMA_VERSION:
+                    raise DecisionLogError(
+                        f"decision log {self.url} has schema version {version}, written by a newer RouteIQ; "
+                        f"this one reads up to version {SCHEMA_VERSION}: upgrade routeiq, or use another log")
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[step](conn)
+                    conn.execute(self._schema.update().values(version=step))
+                self._md.create_all(conn, checkfirst=True)
+            self._ready = True
+
+    def schema_version(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(self._sa.select(self._sa.func.max(self._schema.c.version))).scalar() or 0)
+
+    # ------------------------------------------------------------------ writing
+    def _dialect_insert(self, table: Any) -> Any:
+        """The dialect's INSERT, which has ON CONFLICT (both SQLite and PostgreSQL spell it the same)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def _insert(self, table: Any) -> Any:
+        return self._dialect_insert(table).on_conflict_do_nothing()
+
+    def write(self, decisions: Sequence[DecisionRecord], feedback: Sequence[Feedback]) -> None:
+        self.ensure_schema()
+        with self._engine.begin() as conn:
+            if decisions:
+                conn.execute(self._insert(self._decisions), [_decision_row(r) for r in decisions])
+            if feedback:
+                conn.execute(self._insert(self._feedback), [asdict(f) for f in feedback])
+
+    def save_state(self, key: str, value: str, updated: float) -> None:
+        """Keep a small JSON document (e.g. the refinement posteriors) under ``key``."""
+        self.ensure_schema()
+        stmt = self._dialect_insert(self._state).values(key=key, value=value, updated=updated)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated": updated})
+        with self._engine.begin() as conn:
+            conn.execute(stmt)
+
+    def load_state(self, key: str) -> str | None:
+        self.ensure_schema()
+        with self._engine.connect() as conn:
+            value = conn.execute(self._sa.select(self._state.c.value).where(self._state.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    # ------------------------------------------------------------------ reading
+    def _outcomes(self, conn: Any, ids: Sequence[str]) -> dict[str, Outcome | None]:
+        rows: dict[str, list[Feedback]] = {i: [] for i in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in conn.execute(self._sa.select(self._feedback).where(self._feedback.c.decision_id.in_(chunk))):
+                rows[row.decision_id].append(Feedback(**dict(row._mapping)))
+        return {i: Outcome.merge(fb) for i, fb in rows.items()}
+
+    def get(self, decision_id: str) -> LoggedDecision | None:
+        self.ensure_schema()
+        with self._engine.connect() as conn:
+            row = conn.execute(self._sa.select(self._decisions).where(self._decisions.c.id == decision_id)).first()
+            if row is None:
+                return None
+            return LoggedDecision(_record_of(row), self._outcomes(conn, [decision_id])[decision_id])
+
+    def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
+        self.ensure_schema()
+        sa, t = self._sa, self._decisions
+        stmt = sa.select(t)
+        conditions = []
+        if where.since is not None:
+            conditions.append(t.c.ts >= where.since)
+        if where.until is not None:
+            conditions.append(t.c.ts < where.until)
+        if where.after_id is not None:
+            conditions.append(t.c.id > where.after_id)
+        for name, column in (("model", "model"), ("candidate", "candidate"), ("category", "category"),
+                             ("profile", "profile"), ("user", "user_id"), ("team", "team"),
+                             ("session_id", "session_id")):
+            value = getattr(where, name)
+            if value is not None:
+                conditions.append(t.c[column] == value)
+        if where.with_feedback:
+            conditions.append(sa.exists().where(self._feedback.c.decision_id == t.c.id))
+        stmt = stmt.where(*conditions).order_by(t.c.id).limit(max(0, int(limit)))
+        with self._engine.connect() as conn:
+            records = [_record_of(row) for row in conn.execute(stmt)]
+            outcomes = self._outcomes(conn, [r.id for r in records])
+        return [LoggedDecision(r, outcomes[r.id]) for r in records]
+
+    def count(self) -> int:
+        self.ensure_schema()
+        with self._engine.connect() as conn:
+            return int(conn.execute(self._sa.select(self._sa.func.count()).select_from(self._decisions)).scalar())
+
+    def reset_connections(self) -> None:
+        """Drop pooled connections (after a database outage the next use reconnects)."""
+        self._engine.dispose()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"<SqlLog {self.url}>"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+    finally:
+        cursor.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0][:200] if text else ""
+
+
+def redact_url(url: object) -> str:
+    """``url`` with any password replaced by ``***`` (safe for messages)."""
+    import re
+
+    from .._validation import short_repr
+
+    text = url if isinstance(url, str) else short_repr(url)
+    return re.sub(r"(://[^/@]*?:)[^@/]*@", r"\1***@", text)[:300]
+
+
+def _url_help(url: object) -> str:
+    return (f"decision log URL {redact_url(url)!r} is not one RouteIQ can open; expected sqlite:///PATH "
+            "(a file), postgresql://USER:PASSWORD@HOST:PORT/DATABASE, jsonl:///PATH, memory://, or a "
+            "scheme registered by a plugin")
+

@@ -1,0 +1,135 @@
+"""Real servers for the tests, started on loopback: a throw-away PostgreSQL cluster.
+
+PostgreSQL is Debian's ``postgresql`` package (``.ci/run`` installs it when missing; so does
+this fixture when it runs as root with apt). The server refuses to run as root, so as root
+the cluster is initialised and started as the ``postgres`` user, in a temporary folder, on a
+free port, with ``trust`` authentication on 127.0.0.1 only. Tests may stop and start it
+(``postgres.stop()`` / ``postgres.start()``) to simulate an outage.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found and shutil.which("initdb"):
+        return Path(shutil.which("initdb") or "").resolve().parent
+    return Path(found[-1]).parent if found else None
+
+
+def _install_postgres() -> None:
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, capture_output=True,
+                      timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, capture_output=True, timeout=600)
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of its own; ``url`` is a SQLAlchemy/RouteIQ URL for database ``routeiq``."""
+
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir, self.root = bindir, root
+        self.data, self.socket_dir, self.logfile = root / "data", root / "sock", root / "server.log"
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0
+        for folder in (root, self.socket_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.as_postgres:
+            shutil.chown(root, "postgres", "postgres")
+            shutil.chown(self.socket_dir, "postgres", "postgres")
+        self._run([str(bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                   "--no-sync"], timeout=120)
+        self.start()
+        self._run([str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d",
+                   "postgres", "-c", "CREATE DATABASE routeiq"], timeout=60)
+
+    def _run(self, cmd: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(self.root))
+        if done.returncode != 0:
+            raise RuntimeError(f"{cmd[-3:]} failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/routeiq"
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=100")
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", options,
+                   "-w", "-t", "60", "start"], timeout=90)
+
+    def stop(self) -> None:
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], timeout=60)
+
+    def psql(self, sql: str) -> str:
+        return self._run([str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                          "-d", "routeiq", "-At", "-c", sql]).stdout.strip()
+
+    def reset(self) -> None:
+        """Drop RouteIQ's tables (each test starts with an empty log)."""
+        self.psql("DROP TABLE IF EXISTS routeiq_decisions, routeiq_feedback, routeiq_state, routeiq_schema")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (installed and started as described above)."""
+    bindir = _pg_bin()
+    if bindir is None:
+        _install_postgres()
+        bindir = _pg_bin()
+    if bindir is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install postgresql (Debian's package; .ci/run does it)")
+    root = Path(tempfile.mkdtemp(prefix="routeiq-pg-"))
+    server = PostgresServer(bindir, root)
+    try:
+        yield server
+    finally:
+        try:
+            server.stop()
+        except Exception:
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresServer) -> PostgresServer:
+    """The session's server, with RouteIQ's tables dropped and the server running."""
+    try:
+        postgres_server.psql("SELECT 1")
+    except RuntimeError:
+        postgres_server.start()
+    postgres_server.reset()
+    return postgres_server
+
+
+def wait_for(predicate: object, timeout: float = 20.0, interval: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(interval)
+    return False
