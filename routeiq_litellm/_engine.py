@@ -192,7 +192,12 @@ class RoutingEngine:
     def warm_up(self, deployments: Sequence[Deployment]) -> None:
         """Build the group's router and load the embedding model now, not on the first request."""
         router = self.router_for(deployments)
-        router.decide("warm up")
+        router.load()  # not a decide(): a warm-up must not become a row of the decision log
+
+    @property
+    def decision_log(self) -> Any:
+        """The :class:`~routeiq_core.decisionlog.DecisionLogger` every group's router shares, or None."""
+        return self._template.log if self._template is not None else None
 
     # ------------------------------------------------------------------ pick rules
     @staticmethod
@@ -420,6 +425,7 @@ class RoutingEngine:
         }
         if d is not None:
             out.update(
+                id=d.id,
                 profile=d.profile,
                 category=d.category,
                 confidence=round(d.confidence, 4),
@@ -431,6 +437,7 @@ class RoutingEngine:
             )
         else:
             out.update(
+                id=None,
                 profile=None,
                 category=None,
                 confidence=None,
@@ -451,6 +458,7 @@ class RoutingEngine:
         merged = dict(spend) if isinstance(spend, Mapping) else {}
         merged.update(
             {
+                "routeiq_decision_id": record.get("id"),
                 "routeiq_deployment": record["deployment"],
                 "routeiq_model": record["model"],
                 "routeiq_category": record["category"],

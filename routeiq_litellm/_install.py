@@ -44,6 +44,16 @@ def make_engine(
     return RoutingEngine(base, routeiq=routeiq, lookup=lookup)
 
 
+def add_outcome_recorder(engine: RoutingEngine) -> None:
+    """Record every routed call's outcome in the engine's decision log (once per engine)."""
+    import litellm
+
+    from .outcomes import OutcomeRecorder
+
+    if not any(isinstance(cb, OutcomeRecorder) and cb.engine is engine for cb in litellm.callbacks):
+        litellm.callbacks.append(OutcomeRecorder(engine))
+
+
 def install(
     router: Any,
     routeiq: Any = None,
@@ -90,6 +100,8 @@ def install(
         raise ConfigError("pass either engine= or routeiq/settings/options to install(), not both")
     strategy = RouteIQRoutingStrategy(router, engine)
     method = bind_strategy(router, strategy)
+    if engine.settings.log is not None:
+        add_outcome_recorder(engine)
     strategy.bound_with = method
     log.info("routeiq: bound to litellm.Router %#x via %s", id(router), method)
     if warm_up:

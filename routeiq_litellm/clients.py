@@ -16,9 +16,10 @@ and class names.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from routeiq_core import Decision
@@ -98,10 +99,18 @@ class RoutedResult:
 
     value: Any
     routing: Routing
+    router: Any = field(default=None, repr=False, compare=False)
 
     @property
     def decision(self) -> Decision | None:
         return self.routing.decision
+
+    def feedback(self, score: float | None = None, **outcome: Any) -> Any:
+        """Report how good the answer was (``score`` in [0, 1], ``success``, ...) to the router's
+        decision log: ``Router.feedback(result.decision, ...)`` with ``source="user"``."""
+        if self.router is None or self.decision is None:
+            raise ConfigError("this result has no router to send feedback to; call Router.feedback(decision, ...)")
+        return self.router.feedback(self.decision, score, **outcome)
 
 
 _SIDE_TABLE: dict[int, Routing] = {}
@@ -148,9 +157,11 @@ class _Attempts:
     """A decision's retry order (its ranking, up to ``max_attempts``) and what was tried."""
 
     def __init__(
-        self, decision: Decision, max_attempts: int, retry_on: Callable[[BaseException], bool]
+        self, decision: Decision, max_attempts: int, retry_on: Callable[[BaseException], bool],
+        router: Any = None,
     ) -> None:
-        self.decision = decision
+        self.decision, self.router = decision, router
+        self.t0 = time.perf_counter()
         self.order = [(a.name, a.model) for a in decision.ranking][:max_attempts]
         self.retry_on = retry_on
         self.tried: list[Attempt] = []
@@ -158,6 +169,7 @@ class _Attempts:
     def retry(self, i: int, exc: Exception) -> bool:
         """Record a failure of attempt ``i``; True if the next model should be tried."""
         if i + 1 == len(self.order) or not self.retry_on(exc):
+            self.record(success=False, served_by=self.order[i][0], error=type(exc).__name__)
             return False
         name, model = self.order[i]
         self.tried.append(Attempt(name, model, f"{type(exc).__name__}: {str(exc)[:200]}"))
@@ -169,7 +181,18 @@ class _Attempts:
     def served(self, i: int, value: Any) -> RoutedResult:
         name, model = self.order[i]
         attempts = (*self.tried, Attempt(name, model))
-        return RoutedResult(value, Routing(self.decision, model, name, attempts))
+        self.record(success=True, served_by=name)
+        return RoutedResult(value, Routing(self.decision, model, name, attempts), self.router)
+
+    def record(self, **outcome: Any) -> None:
+        """The call's outcome to the router's decision log, if it has one (never raises)."""
+        if getattr(self.router, "log", None) is None:
+            return
+        try:
+            self.router.feedback(self.decision, latency_ms=(time.perf_counter() - self.t0) * 1e3, source="client",
+                                 **outcome)
+        except Exception as exc:  # the call's result matters more than its log entry
+            log.debug("routeiq: could not record the outcome (%s)", type(exc).__name__)
 
 
 def _decide_kwargs(
@@ -205,7 +228,7 @@ def routed_call(
     decision = router.decide(**_decide_kwargs(prompt_or_messages, tools, profile, metadata))
     if tools is not None:
         kwargs["tools"] = tools
-    plan = _Attempts(decision, max_attempts, retry_on)
+    plan = _Attempts(decision, max_attempts, retry_on, router)
     for i, (_, model) in enumerate(plan.order):
         try:
             value = call(model, prompt_or_messages, **kwargs)
@@ -234,7 +257,7 @@ async def arouted_call(
     decision = await router.adecide(**_decide_kwargs(prompt_or_messages, tools, profile, metadata))
     if tools is not None:
         kwargs["tools"] = tools
-    plan = _Attempts(decision, max_attempts, retry_on)
+    plan = _Attempts(decision, max_attempts, retry_on, router)
     for i, (_, model) in enumerate(plan.order):
         try:
             value = await call(model, prompt_or_messages, **kwargs)

@@ -33,10 +33,10 @@ from ._compat import (
     routing_strategy_name,
 )
 from ._engine import RoutingEngine, metadata_of
+from .outcomes import OutcomeRecorder
 from .plugin import RouteIQRoutingPlugin, _log_once
 
 import_litellm()  # checks the installed litellm version first, with an error naming the extra
-from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
 __all__ = ["RouteIQProxyCallback", "binder", "headers", "plugin", "shared_engine"]
 
@@ -75,8 +75,9 @@ def _record(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     return record if isinstance(record, Mapping) else None
 
 
-class RouteIQProxyCallback(CustomLogger):
-    """Binds RouteIQ to the proxy's router (``bind=True``); adds ``x-routeiq-*`` headers."""
+class RouteIQProxyCallback(OutcomeRecorder):
+    """Binds RouteIQ to the proxy's router (``bind=True``); adds ``x-routeiq-*`` headers; records
+    each routed call's outcome in the decision log when the settings name one."""
 
     def __init__(self, *, bind: bool) -> None:
         super().__init__()
@@ -85,6 +86,10 @@ class RouteIQProxyCallback(CustomLogger):
         self._bound_strategy: str | None = None
         self._lock = threading.Lock()
         self.binds = 0
+
+    @property
+    def engine(self) -> RoutingEngine | None:
+        return _engine  # the worker's engine once a hook has built it (outcomes never build it)
 
     # ------------------------------------------------------------------ binding
     def _needs_bind(self, router: Any) -> bool:
@@ -158,11 +163,91 @@ class RouteIQProxyCallback(CustomLogger):
         key = _engine.settings.metadata_key if _engine is not None else "routeiq"
         record = _record(data, key)
         if record is not None:
-            for key in ("deployment", "model", "category", "profile", "confidence", "fallback"):
+            for key in ("id", "deployment", "model", "category", "profile", "confidence", "fallback"):
                 if record.get(key) is not None:
                     out[f"x-routeiq-{key}"] = str(record[key])
         return out
 
+
+# ---------------------------------------------------------------------- user feedback over HTTP
+FEEDBACK_PATH = "/routeiq/feedback"
+_FEEDBACK_FIELDS = ("success", "score", "cost_usd", "latency_ms", "served_by", "error")
+
+
+async def feedback_endpoint(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """``POST /routeiq/feedback`` ``{"id": "<x-routeiq-id>", "score": 0.9, ...}`` -> (status, JSON body)."""
+    from routeiq_core.errors import FeedbackError
+
+    logger = _engine.decision_log if _engine is not None else None
+    if logger is None:
+        return 503, {"error": "RouteIQ has no decision log here: set `log:` in the routeiq settings "
+                              "(or ROUTEIQ_LOG)"}
+    if not isinstance(body, dict):
+        return 400, {"error": "expected a JSON object such as {\"id\": \"...\", \"score\": 0.9}"}
+    unknown = sorted(set(body) - {"id", "source", *_FEEDBACK_FIELDS})
+    if unknown:
+        return 400, {"error": f"unknown fields {unknown[:10]}; expected id, source and any of {list(_FEEDBACK_FIELDS)}"}
+    outcome = {k: body[k] for k in _FEEDBACK_FIELDS if k in body}
+    try:
+        report = await asyncio.to_thread(logger.feedback, body.get("id"), source=body.get("source") or "http",
+                                         **outcome)
+    except FeedbackError as exc:
+        return (404 if "no decision with id" in str(exc) else 400), {"error": str(exc)}
+    return 200, {"recorded": True, "decision_id": report.decision_id, "feedback_id": report.id}
+
+
+def add_feedback_route(app: Any) -> bool:
+    """Add ``POST /routeiq/feedback`` to the proxy's FastAPI app, behind LiteLLM's own key check
+    (``Authorization: Bearer <a proxy key>``). True if it added the route."""
+    import inspect
+
+    from fastapi import Depends, HTTPException, Request
+    from fastapi.responses import JSONResponse
+    from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
+
+    if any(getattr(route, "path", None) == FEEDBACK_PATH for route in app.routes):
+        return False
+
+    async def proxy_key(**credentials: Any) -> Any:
+        """LiteLLM's own key check; any failure in it (a bad key, no database for virtual keys)
+        is a 401 that reveals nothing."""
+        try:
+            return await user_api_key_auth(**credentials)
+        except Exception:
+            raise HTTPException(status_code=401, detail="a valid proxy key is required") from None
+
+    proxy_key.__signature__ = inspect.signature(user_api_key_auth)  # type: ignore[attr-defined]
+
+    async def routeiq_feedback(request: Any) -> Any:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the body is not JSON"}, status_code=400)
+        status, payload = await feedback_endpoint(body)
+        return JSONResponse(payload, status_code=status)
+
+    # real objects, not the strings `from __future__ import annotations` makes: FastAPI reads them
+    routeiq_feedback.__annotations__ = {"request": Request, "return": JSONResponse}
+    app.add_api_route(FEEDBACK_PATH, routeiq_feedback, methods=["POST"], tags=["RouteIQ"],
+                      dependencies=[Depends(proxy_key)])
+    # LiteLLM may register catch-all routes (pass-through endpoints): ours must match first.
+    app.router.routes.insert(0, app.router.routes.pop())
+    return True
+
+
+def _add_route_in_the_proxy() -> None:
+    import sys
+
+    server = sys.modules.get("litellm.proxy.proxy_server")
+    if server is None or getattr(server, "app", None) is None:
+        return  # imported outside the proxy (tests, the SDK): no web app to extend
+    try:
+        add_feedback_route(server.app)
+    except Exception as exc:  # routing must work even if the endpoint cannot be added
+        log.warning("routeiq: could not add %s to the proxy (%s)", FEEDBACK_PATH, type(exc).__name__)
+
+
+_add_route_in_the_proxy()
 
 #: ``router_settings.plugins: ["routeiq_litellm.proxy.plugin"]``
 plugin = _ProxyPlugin()

@@ -58,7 +58,7 @@ def _litellm_cli() -> list[str]:
 class Proxy:
     """A litellm proxy subprocess in its own process group."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env_extra: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.key = "sk-" + secrets.token_hex(32)
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -71,6 +71,7 @@ class Proxy:
             LITELLM_LOCAL_MODEL_COST_MAP="True",
             ROUTEIQ_LITELLM_CONFIG=str(config),
             NO_PROXY="127.0.0.1,localhost",
+            **(env_extra or {}),
         )
         cmd = [
             *_litellm_cli(),
@@ -85,6 +86,7 @@ class Proxy:
             "--timeout_worker_healthcheck",
             "120",
         ]
+        self.log_url = ""
         self._log_fh = log.open("wb")
         self.proc = subprocess.Popen(
             cmd,
@@ -141,12 +143,14 @@ def _config(tmp_path: Path, route: str) -> Path:
 
 
 @pytest.fixture
-def proxy_factory(tmp_path: Path, litellm: Any) -> Iterator[Any]:
+def proxy_factory(tmp_path: Path, litellm: Any, postgres: Any) -> Iterator[Any]:
+    """Starts a 2-worker proxy whose decision log is the test's real PostgreSQL server."""
     started: list[Proxy] = []
 
     def start(route: str) -> tuple[Proxy, Path]:
         config = _config(tmp_path, route)
-        proxy = Proxy(config, tmp_path / f"proxy-{route}.log")
+        proxy = Proxy(config, tmp_path / f"proxy-{route}.log", {"ROUTEIQ_LOG": postgres.url})
+        proxy.log_url = postgres.url
         started.append(proxy)
         boot = proxy.wait_ready()
         print(f"\n[{route}] proxy ready on 127.0.0.1:{proxy.port} after {boot:.1f}s")
@@ -236,6 +240,58 @@ def _run_route(proxy_factory: Any, route: str) -> None:
     )
     assert len(workers) == 2, f"both workers should serve, saw {dict(workers)}"
     assert len(shares) >= 2, "the prompts should not all go to one deployment"
+    _check_decision_log(proxy, route, [*results, *premium])
+
+
+def _check_decision_log(proxy: Proxy, route: str, responses: list[dict[str, Any]]) -> None:
+    """Every response is one decision in the shared PostgreSQL log, with LiteLLM's outcome:
+    the deployment that served it, the real response_cost and the latency. Then user feedback
+    over HTTP: POST /routeiq/feedback with the proxy's key."""
+    import httpx
+
+    from routeiq_core.decisionlog import LogFilter, iter_log, open_log
+
+    log = open_log(proxy.log_url)
+    ids = {r["x-routeiq-id"] for r in responses}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = {row.record.id: row for row in iter_log(log, LogFilter(with_feedback=True))}
+        if ids <= set(rows):
+            break
+        time.sleep(0.5)
+    everything = list(iter_log(log))
+    assert len(ids) == len(responses) and ids <= set(rows), f"{len(ids - set(rows))} decisions without outcome"
+    assert {row.record.id for row in everything} == ids  # one row per routed request, no warm-up rows
+    for r in responses:
+        o = rows[r["x-routeiq-id"]].outcome
+        assert o is not None and o.success is True and o.served_by == r["x-litellm-model-id"]
+        assert o.cost_usd is not None and o.cost_usd > 0 and o.latency_ms is not None
+    print(f"[{route}] decision log: {len(responses)} requests -> {len(everything)} decisions in PostgreSQL, "
+          f"{len(rows)} with LiteLLM's outcome (served deployment, response_cost, latency)")
+
+    first = responses[0]["x-routeiq-id"]
+    auth = {"Authorization": f"Bearer {proxy.key}"}
+    with httpx.Client(base_url=proxy.base_url, timeout=30) as client:
+        ok = client.post("/routeiq/feedback", headers=auth, json={"id": first, "score": 0.9})
+        assert ok.status_code == 200 and ok.json()["recorded"] is True, ok.text
+        assert client.post("/routeiq/feedback", json={"id": first, "score": 0.9}).status_code == 401
+        assert client.post("/routeiq/feedback", headers={"Authorization": "Bearer sk-wrong"},
+                           json={"id": first, "score": 0.9}).status_code == 401
+        unknown = client.post("/routeiq/feedback", headers=auth,
+                              json={"id": "0190b7a0-0000-7000-8000-000000000000", "score": 0.5})
+        assert unknown.status_code == 404, unknown.text
+        bad = client.post("/routeiq/feedback", headers=auth, json={"id": first, "score": 7})
+        assert bad.status_code == 400 and "finite number in [0, 1]" in bad.json()["error"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        got = log.get(first)
+        if got is not None and got.outcome is not None and got.outcome.reports >= 2:
+            break
+        time.sleep(0.3)
+    assert got is not None and got.outcome is not None
+    assert got.outcome.score == 0.9 and set(got.outcome.sources) == {"litellm", "http"}
+    print(f"[{route}] POST /routeiq/feedback: 200 with the key, 401 without or with a wrong one, 404 for an "
+          "unknown id, 400 for a score of 7")
 
 
 def test_proxy_plugin_route_two_workers(
