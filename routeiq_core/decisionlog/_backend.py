@@ -33,13 +33,15 @@ class LogFilter:
     team: str | None = None
     session_id: str | None = None
     with_feedback: bool = False
+    #: newest first (``routeiq log tail``); paging with ``after_id`` then goes backwards
+    newest_first: bool = False
 
     def matches(self, r: DecisionRecord) -> bool:
         if self.since is not None and r.ts < self.since:
             return False
         if self.until is not None and r.ts >= self.until:
             return False
-        if self.after_id is not None and r.id <= self.after_id:
+        if self.after_id is not None and (r.id >= self.after_id if self.newest_first else r.id <= self.after_id):
             return False
         for name in ("model", "candidate", "category", "profile", "user", "team", "session_id"):
             wanted = getattr(self, name)
@@ -110,7 +112,7 @@ class MemoryLog:
     def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
         with self._lock:
             out = []
-            for r in self._decisions.values():
+            for r in (reversed(self._decisions.values()) if where.newest_first else self._decisions.values()):
                 if not where.matches(r):
                     continue
                 outcome = Outcome.merge(self._feedback.get(r.id, []))

@@ -91,7 +91,7 @@ class JsonLinesLog:
     def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
         decisions, feedback = self._scan()
         out = []
-        for r in sorted(decisions, key=lambda r: r.id):
+        for r in sorted(decisions, key=lambda r: r.id, reverse=where.newest_first):
             if where.matches(r):
                 outcome = Outcome.merge(feedback.get(r.id, []))
                 if where.with_feedback and outcome is None:

@@ -11,11 +11,12 @@ place, and a log written by a newer RouteIQ is refused with both versions named.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -201,12 +202,24 @@ class SqlLog:
             conn.execute(stmt)
 
     def load_state(self, key: str) -> str | None:
-        self.ensure_schema()
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             value = conn.execute(self._sa.select(self._state.c.value).where(self._state.c.key == key)).scalar()
         return None if value is None else str(value)
 
     # ------------------------------------------------------------------ reading
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A connection for a read; a database error becomes a DecisionLogError naming the log."""
+        try:
+            self.ensure_schema()
+            with self._engine.connect() as conn:
+                yield conn
+        except DecisionLogError:
+            raise
+        except self._sa.exc.SQLAlchemyError as exc:
+            raise DecisionLogError(f"cannot read the decision log {self.url} ({type(exc).__name__}: "
+                                   f"{_first_line(exc)})") from None
+
     def _outcomes(self, conn: Any, ids: Sequence[str]) -> dict[str, Outcome | None]:
         rows: dict[str, list[Feedback]] = {i: [] for i in ids}
         for start in range(0, len(ids), 500):
@@ -216,15 +229,13 @@ class SqlLog:
         return {i: Outcome.merge(fb) for i, fb in rows.items()}
 
     def get(self, decision_id: str) -> LoggedDecision | None:
-        self.ensure_schema()
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(self._sa.select(self._decisions).where(self._decisions.c.id == decision_id)).first()
             if row is None:
                 return None
             return LoggedDecision(_record_of(row), self._outcomes(conn, [decision_id])[decision_id])
 
     def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
-        self.ensure_schema()
         sa, t = self._sa, self._decisions
         stmt = sa.select(t)
         conditions = []
@@ -233,7 +244,7 @@ class SqlLog:
         if where.until is not None:
             conditions.append(t.c.ts < where.until)
         if where.after_id is not None:
-            conditions.append(t.c.id > where.after_id)
+            conditions.append(t.c.id < where.after_id if where.newest_first else t.c.id > where.after_id)
         for name, column in (("model", "model"), ("candidate", "candidate"), ("category", "category"),
                              ("profile", "profile"), ("user", "user_id"), ("team", "team"),
                              ("session_id", "session_id")):
@@ -242,15 +253,15 @@ class SqlLog:
                 conditions.append(t.c[column] == value)
         if where.with_feedback:
             conditions.append(sa.exists().where(self._feedback.c.decision_id == t.c.id))
-        stmt = stmt.where(*conditions).order_by(t.c.id).limit(max(0, int(limit)))
-        with self._engine.connect() as conn:
+        order = t.c.id.desc() if where.newest_first else t.c.id
+        stmt = stmt.where(*conditions).order_by(order).limit(max(0, int(limit)))
+        with self._reading() as conn:
             records = [_record_of(row) for row in conn.execute(stmt)]
             outcomes = self._outcomes(conn, [r.id for r in records])
         return [LoggedDecision(r, outcomes[r.id]) for r in records]
 
     def count(self) -> int:
-        self.ensure_schema()
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             return int(conn.execute(self._sa.select(self._sa.func.count()).select_from(self._decisions)).scalar())
 
     def reset_connections(self) -> None:
