@@ -15,6 +15,7 @@ from ._counters import Counters
 from ._dataset import ModelPrice, RoutingDataset
 from ._decision import Alternative, Decision, Ranking, Signal
 from ._embedding import DEFAULT_MODEL_SHA256, Embedder, OnnxEmbedder, default_embedder
+from ._exploration import Exploration
 from ._extensions import AfterDecide, BeforeDecide, DecisionContext, RouterExtension
 from ._featurize import Featurizer
 from ._profiles import BUILTIN_PROFILES, Profile, relative_costs, select_many, utilities
@@ -87,6 +88,7 @@ __all__ = [
     "Embedder",
     "EmbeddingError",
     "Estimate",
+    "Exploration",
     "ExtensionWarning",
     "FallbackWarning",
     "Featurizer",

@@ -60,6 +60,10 @@ def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[st
         kwargs["log"] = DecisionLogger(cfg.log, store_prompts=cfg.log_prompts, store_embeddings=cfg.log_embeddings,
                                        registry=overrides.get("registry"))
     kwargs.update(overrides)
+    if cfg.exploration is not None:  # after the caller's own extensions, before the log
+        from ._exploration import Exploration
+
+        kwargs["extensions"] = [*kwargs.get("extensions", ()), Exploration(**cfg.exploration.model_dump())]
     candidates = kwargs.pop("candidates", cfg.candidates)
     if cfg.artifact is not None:
         kwargs.pop("strategy", None)

@@ -32,6 +32,17 @@ from .errors import ConfigError
 __all__ = ["RouterConfig", "load_config", "read_config_data", "validate_config"]
 
 
+class ExplorationConfig(BaseModel):
+    """``exploration:`` in a router config (see :class:`~routeiq_core.Exploration`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epsilon: float = Field(0.05, ge=0.0, le=1.0, allow_inf_nan=False)
+    top_k: int = Field(3, ge=2, le=64)
+    max_cost_ratio: float = Field(3.0, ge=1.0)
+    seed: int | None = None
+
+
 class RouterConfig(BaseModel):
     """Everything a :class:`~routeiq_core.Router` is built from."""
 
@@ -52,6 +63,8 @@ class RouterConfig(BaseModel):
                             "memory://).")
     log_prompts: bool = Field(False, description="Store the routed text in the decision log (off: only its sha256).")
     log_embeddings: bool = Field(True, description="Store each query's embedding (float16) in the decision log.")
+    exploration: ExplorationConfig | None = Field(None, description="Serve a close alternative now and then, with "
+                                                  "logged propensities, for off-policy evaluation.")
 
 
 def read_config_data(path: str | os.PathLike[str], what: str = "router config") -> dict[str, Any]:

@@ -95,6 +95,8 @@ class DecisionRecord:
     warnings: tuple[str, ...] = ()
     experiment: str | None = None
     arm: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
     embedding: bytes | None = None  # float16, little-endian
     prompt: str | None = None  # only when prompt storage is on
 
@@ -158,7 +160,8 @@ def record_of(decision: Decision, request: Request, *, store_embedding: bool = T
         timings_ms={k: round(v, 3) for k, v in decision.timings_ms.items()},
         warnings=tuple(clean_text(w, 500) for w in decision.warnings[:MAX_WARNINGS]),
         experiment=_opt(decision.details.get("experiment")), arm=_opt(decision.details.get("arm")),
-        embedding=embedding, prompt=clean_text(prompt, MAX_PROMPT) if store_prompt else None,
+        input_tokens=int(query.input_tokens) if query is not None else 0,
+        output_tokens=int(query.output_tokens) if query is not None else 0, embedding=embedding, prompt=clean_text(prompt, MAX_PROMPT) if store_prompt else None,
     )
 
 

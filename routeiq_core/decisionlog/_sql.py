@@ -33,7 +33,7 @@ SCHEMA_VERSION = 1
 #: version -> a function(connection) that upgrades a schema of version - 1 to it.
 MIGRATIONS: dict[int, Callable[[Any], None]] = {}
 
-_JSON_FIELDS = ("tags", "reason", "ranking", "signals", "timings_ms", "warnings")
+_JSON_FIELDS = ("tags", "reason", "ranking", "signals", "timings_ms", "warnings", "input_tokens", "output_tokens")
 
 
 def _sqlalchemy() -> Any:
