@@ -99,7 +99,7 @@ class Router:
         self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
                        (*extensions, *tail))
         if self.log is not None:
-            self.log.bind_counters(self.counters)
+            self.log.attach(self.counters, self.embedder)
 
     def _assemble(self, catalog: Catalog, rules: ProfileRules, featurizer: Featurizer, strategy: Strategy,
                   extensions: tuple[object, ...]) -> None:

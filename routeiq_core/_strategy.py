@@ -173,6 +173,11 @@ class BaseStrategy(Generic[P]):
     Params: ClassVar[type[StrategyParams]] = StrategyParams
     #: Prior quality for a candidate model never seen in training.
     unknown_model_prior: ClassVar[float] = 0.5
+    #: Whether ``fit`` learns soundly when each prompt has one model's outcome only (training from
+    #: the decision log): True for per-model estimators that skip unknown (NaN) scores, False for
+    #: methods that compare several models' outcomes on one prompt; None: not declared
+    #: (``routeiq train --from-log`` then tries, and reports the error if fitting fails).
+    partial_feedback: ClassVar[bool | None] = None
     #: Fitted arrays in which NaN means "unknown" (all others must be finite when loaded).
     nan_allowed: ClassVar[frozenset[str]] = frozenset()
     #: Fitted arrays of embeddings, (n, embedding_dim_), checked when loaded.

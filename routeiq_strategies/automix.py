@@ -119,6 +119,7 @@ class AutoMixStrategy(LLMStrategy[AutoMixParams]):
     """
 
     name: ClassVar[str] = "automix"
+    partial_feedback: ClassVar[bool | None] = False
     nan_allowed: ClassVar[frozenset[str]] = frozenset({"bin_quality_"})  # NaN = an empty bin
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=True, deterministic=False, needs_embedding=False, calls_llm=True

@@ -67,6 +67,7 @@ class CausalLLMStrategy(LLMStrategy[CausalLLMParams], KNNStrategy):
     """
 
     name: ClassVar[str] = "causal_llm"
+    partial_feedback: ClassVar[bool | None] = False
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=True, deterministic=False, needs_embedding=True, calls_llm=True
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -71,6 +71,7 @@ class EloStrategy(PerModelStrategy[EloParams]):
     """
 
     name = "elo"
+    partial_feedback: ClassVar[bool | None] = False
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=False)
 
     @classmethod

@@ -124,6 +124,7 @@ class GMTStrategy(TextEmbeddingMixin, GraphRouterStrategy[GMTParams]):
     """
 
     name: ClassVar[str] = "gmt"
+    partial_feedback: ClassVar[bool | None] = True
 
     def _fit(self, dataset: RoutingDataset) -> None:
         x = dataset.require_embeddings().astype(np.float64)

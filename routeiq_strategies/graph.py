@@ -161,6 +161,7 @@ class GraphRouterStrategy(PerModelStrategy[GP]):
     """
 
     name: ClassVar[str] = "graph"
+    partial_feedback: ClassVar[bool | None] = True
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     def min_training_prompts(self) -> int:

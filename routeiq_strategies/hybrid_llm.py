@@ -19,7 +19,7 @@ mean training score, an unknown one the explicit prior.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -61,6 +61,7 @@ class HybridLLMStrategy(PerModelStrategy[HybridLLMParams]):
     """
 
     name = "hybrid_llm"
+    partial_feedback: ClassVar[bool | None] = False
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     @classmethod

@@ -60,6 +60,7 @@ class KNNStrategy(PerModelStrategy[KNNParams]):
     """
 
     name = "knn"
+    partial_feedback: ClassVar[bool | None] = True
     nan_allowed: ClassVar[frozenset[str]] = frozenset({"scores_"})  # NaN = score unknown
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 

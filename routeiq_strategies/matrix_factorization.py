@@ -12,7 +12,7 @@ a per-model sigmoid fitted to the training scores turns it into predicted qualit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -58,6 +58,7 @@ class MatrixFactorizationStrategy(PerModelStrategy[MatrixFactorizationParams]):
     """
 
     name = "mf"
+    partial_feedback: ClassVar[bool | None] = False
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     def min_training_prompts(self) -> int:

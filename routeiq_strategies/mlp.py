@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -64,6 +64,7 @@ class MLPStrategy(PerModelStrategy[MLPParams]):
     """
 
     name = "mlp"
+    partial_feedback: ClassVar[bool | None] = True
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     @classmethod

@@ -104,6 +104,7 @@ class KNNMultiRoundStrategy(TextEmbeddingMixin, LLMStrategy[KNNMultiRoundParams]
     """
 
     name: ClassVar[str] = "knn_multiround"
+    partial_feedback: ClassVar[bool | None] = True
     tags: ClassVar[StrategyTags] = StrategyTags(
         requires_fit=True, deterministic=False, needs_embedding=True, calls_llm=True
     )

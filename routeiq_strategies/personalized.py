@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -51,6 +51,7 @@ class PersonalizedStrategy(PerModelStrategy[PersonalizedParams]):
     """
 
     name = "personalized"
+    partial_feedback: ClassVar[bool | None] = True
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     def _fit(self, dataset: RoutingDataset) -> None:

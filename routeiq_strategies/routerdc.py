@@ -156,6 +156,7 @@ class RouterDCStrategy(PerModelStrategy[RouterDCParams]):
     """
 
     name: ClassVar[str] = "routerdc"
+    partial_feedback: ClassVar[bool | None] = False
     tags: ClassVar[StrategyTags] = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     def min_training_prompts(self) -> int:

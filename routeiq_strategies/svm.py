@@ -15,7 +15,7 @@ for training only: the fitted support vectors are stored as arrays and predictio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -70,6 +70,7 @@ class SVMStrategy(PerModelStrategy[SVMParams]):
     """
 
     name = "svm"
+    partial_feedback: ClassVar[bool | None] = True
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)
 
     @classmethod

@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "directory for Router.from_artifact(DIR).",
     )
     parser.add_argument("--strategy", required=True, help="registered strategy name (see 'routeiq strategies list')")
-    parser.add_argument("--data", required=True, type=Path, help="data file or folder")
+    parser.add_argument("--data", type=Path, help="data file or folder (or --from-log)")
+    parser.add_argument("--from-log", metavar="URL",
+                        help="train on the decision log instead: logged embeddings and the outcome of the served "
+                        "candidate (partial feedback; strategies that need several models' outcomes per prompt "
+                        "are refused)")
+    parser.add_argument("--since", help="with --from-log: only decisions newer than 30m, 2h, 7d, an ISO date")
     parser.add_argument("--format", default=None,
                         help="data format (canonical, routerbench, llmrouter, routellm-mmlu, routellm-csv, "
                         "mt-bench); default: detected")
@@ -61,6 +66,24 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _from_log(args: argparse.Namespace, strategy: Any) -> Any:
+    """The partial-feedback data set of a decision log, for a strategy that can learn from it."""
+    from ..decisionlog import LogFilter, iter_log, open_log
+    from ..decisionlog._training import dataset_from_log
+    from .log import parse_since
+
+    if not strategy.tags.requires_fit:
+        raise ConfigError(f"strategy {strategy.name!r} has nothing to train" + (
+            "; it learns online from Router.feedback()" if strategy.tags.online else ""))
+    if getattr(strategy, "partial_feedback", None) is False:
+        raise ConfigError(f"strategy {strategy.name!r} cannot train on the decision log: it compares several "
+                          "models' outcomes on the same prompt, and the log knows only the served one's. Use a "
+                          "per-model strategy (knn, mlp, svm, gmt, graph, personalized) or a full data set (--data)")
+    log = open_log(args.from_log)
+    return dataset_from_log(iter_log(log, LogFilter(since=parse_since(args.since), with_feedback=True)),
+                            name=log.url)
+
+
 def _log(args: argparse.Namespace, message: str) -> None:
     if not args.json:
         print(message, file=sys.stderr, flush=True)
@@ -80,17 +103,23 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--limit must be at least 2, got {args.limit}")
 
     t0 = time.perf_counter()
-    dataset = load_dataset(args.data, args.format, prices=args.prices)
+    if (args.data is None) == (args.from_log is None):
+        raise ConfigError("routeiq train needs exactly one of --data FILE and --from-log URL")
+    if args.from_log is not None:
+        dataset = _from_log(args, strategy)
+    else:
+        dataset = load_dataset(args.data, args.format, prices=args.prices)
     if args.models:
         dataset = dataset.select_models([m.strip() for m in args.models.split(",") if m.strip()])
     if args.limit is not None and args.limit < len(dataset):
         pick = np.random.default_rng(args.seed).choice(len(dataset), size=args.limit, replace=False)
         dataset = dataset.subset(np.sort(pick))
     t_load = time.perf_counter() - t0
-    _log(args, f"loaded {len(dataset)} prompts x {dataset.n_models} models from {args.data} ({t_load:.1f} s)")
+    source = args.data if args.data is not None else dataset.name
+    _log(args, f"loaded {len(dataset)} prompts x {dataset.n_models} models from {source} ({t_load:.1f} s)")
 
     t1 = time.perf_counter()
-    if strategy.tags.needs_embedding:
+    if strategy.tags.needs_embedding and dataset.embeddings is None:
         embedder = registry.create_embedder(args.embedder)
         dataset = embed_dataset(dataset, embedder, args.cache_dir, progress=not args.no_progress and not args.json)
     t_embed = time.perf_counter() - t1
@@ -104,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = {
         "strategy": strategy.name,
         "params": strategy.params.model_dump(mode="json"),
-        "data": str(args.data),
+        "data": str(source),
         "prompts": len(dataset),
         "models": list(dataset.models),
         "embedding_model": getattr(strategy, "embedding_model_", None),

@@ -99,14 +99,20 @@ class DecisionLogger:
     def url(self) -> str:
         return self.log.url
 
-    def bind_counters(self, counters: Counters) -> None:
-        """Count into the router's counters (``router.counters``)."""
+    def attach(self, counters: Counters, embedder: object = None) -> None:
+        """Count into the router's counters (``router.counters``); name its embedder in the records."""
         self.counters = self.writer.counters = counters
+        self._embedder = embedder
 
     # ------------------------------------------------------------------ the extension hook
     def after_decide(self, decision: Decision, ctx: DecisionContext) -> None:
+        embedder = getattr(self, "_embedder", None)
+        embedded = decision.query is not None and decision.query.embedding is not None
+        # only once an embedding exists: then the model is loaded and model_id costs nothing
+        model_id = getattr(embedder, "model_id", None) if self.store_embeddings and embedded and embedder else None
         record = record_of(decision, ctx.request, store_embedding=self.store_embeddings,
-                           store_prompt=self.store_prompts, artifact=getattr(ctx.strategy, "artifact_id", None))
+                           store_prompt=self.store_prompts, artifact=getattr(ctx.strategy, "artifact_id", None),
+                           embedding_model=model_id if isinstance(model_id, str) else None)
         with self._lock:
             self._recent[decision.id] = None
             if len(self._recent) > RECENT_IDS:

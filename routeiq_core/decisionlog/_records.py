@@ -97,6 +97,7 @@ class DecisionRecord:
     arm: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    embedding_model: str | None = None  # the embedder's model_id (sha256), with the embedding
     embedding: bytes | None = None  # float16, little-endian
     prompt: str | None = None  # only when prompt storage is on
 
@@ -138,7 +139,8 @@ class DecisionRecord:
 
 
 def record_of(decision: Decision, request: Request, *, store_embedding: bool = True,
-              store_prompt: bool = False, artifact: str | None = None) -> DecisionRecord:
+              store_prompt: bool = False, artifact: str | None = None,
+              embedding_model: str | None = None) -> DecisionRecord:
     """The log record of ``decision`` (made for ``request``)."""
     md = request.metadata
     embedding = None
@@ -161,7 +163,8 @@ def record_of(decision: Decision, request: Request, *, store_embedding: bool = T
         warnings=tuple(clean_text(w, 500) for w in decision.warnings[:MAX_WARNINGS]),
         experiment=_opt(decision.details.get("experiment")), arm=_opt(decision.details.get("arm")),
         input_tokens=int(query.input_tokens) if query is not None else 0,
-        output_tokens=int(query.output_tokens) if query is not None else 0, embedding=embedding, prompt=clean_text(prompt, MAX_PROMPT) if store_prompt else None,
+        output_tokens=int(query.output_tokens) if query is not None else 0,
+        embedding_model=embedding_model if embedding is not None else None, embedding=embedding, prompt=clean_text(prompt, MAX_PROMPT) if store_prompt else None,
     )
 
 

@@ -33,7 +33,8 @@ SCHEMA_VERSION = 1
 #: version -> a function(connection) that upgrades a schema of version - 1 to it.
 MIGRATIONS: dict[int, Callable[[Any], None]] = {}
 
-_JSON_FIELDS = ("tags", "reason", "ranking", "signals", "timings_ms", "warnings", "input_tokens", "output_tokens")
+_JSON_FIELDS = ("tags", "reason", "ranking", "signals", "timings_ms", "warnings", "input_tokens", "output_tokens",
+                "embedding_model")
 
 
 def _sqlalchemy() -> Any:
