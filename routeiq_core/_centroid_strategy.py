@@ -14,10 +14,25 @@ code, and a model without tool support on an agentic request.
 The strategy reads everything from the :class:`Query` (classification and
 features); it holds no centroid set and does no I/O. A query built without a
 classification is routed on its complexity alone (no category floor).
+
+**Progressive refinement.** Feedback (``Router.feedback``, LiteLLM's automatic outcomes)
+updates a Beta posterior per (category, candidate): each report adds its quality q to
+the successes and 1 - q to the failures. The prediction becomes the posterior mean with
+the static prediction as its prior, worth ``prior_strength`` observations::
+
+    quality = (prior_strength * static + successes) / (prior_strength + successes + failures)
+
+so a handful of reports moves little and hundreds move it to what was observed. Evidence
+per cell is capped at ``max_evidence`` (older evidence is scaled down: the posterior keeps
+adapting) and at 64 categories x 512 candidates. The reason line names the refined
+candidates' evidence; ``refinement_state()`` / ``load_refinement()`` persist it (the Router
+keeps it in the decision log's database).
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -62,8 +77,16 @@ def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
     )
 
 
+MAX_CATEGORIES = 64
+MAX_CANDIDATES = 512
+
+
 class CentroidParams(StrategyParams):
     shortfall_penalty: float = Field(0.2, ge=0.0, le=1.0)
+    #: pseudo-observations of the static prediction in the refined posterior (0 turns refinement off)
+    prior_strength: float = Field(20.0, ge=0.0, le=1e6)
+    #: most observations kept per (category, candidate); older evidence is scaled down beyond it
+    max_evidence: float = Field(5000.0, ge=1.0, le=1e9)
     reasoning_bonus: float = Field(0.05, ge=0.0, le=0.5)
     specialty_bonus: float = Field(0.03, ge=0.0, le=0.5)
     missing_tools_penalty: float = Field(0.15, ge=0.0, le=1.0)
@@ -73,12 +96,87 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
     """Category centroids + complexity -> required tier -> predicted quality per candidate."""
 
     name = "centroid"
-    # It reads the classification and the features, never the embedding itself.
-    tags = StrategyTags(requires_fit=False, deterministic=True, needs_embedding=False)
+    # It reads the classification and the features, never the embedding itself; it learns from
+    # feedback (progressive refinement), deterministically for the same evidence.
+    tags = StrategyTags(requires_fit=False, deterministic=True, needs_embedding=False, online=True)
 
     def __init__(self, params: StrategyParams | Mapping[str, object] | None = None, /, **overrides: object) -> None:
         super().__init__(params, **overrides)
         self._tables: dict[int, tuple[Sequence[Candidate], _CandidateTable]] = {}
+        #: category -> candidate name -> [successes, failures]
+        self._evidence: dict[str, dict[str, list[float]]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ refinement
+    def update(self, query: Query, candidate: Candidate, quality: float) -> None:
+        """Online learning (OnlineStrategy): one observed quality of ``candidate`` on ``query``."""
+        self.observe(query.category, candidate.name, quality)
+
+    def observe(self, category: str | None, candidate: str, quality: float) -> None:
+        """One observed quality in [0, 1] of ``candidate`` on a prompt of ``category``."""
+        if self.params.prior_strength == 0.0:
+            return
+        q = min(1.0, max(0.0, float(quality)))
+        key = category or "-"
+        with self._lock:
+            cell_map = self._evidence.get(key)
+            if cell_map is None:
+                if len(self._evidence) >= MAX_CATEGORIES:
+                    return
+                cell_map = self._evidence[key] = {}
+            cell = cell_map.get(candidate)
+            if cell is None:
+                if len(cell_map) >= MAX_CANDIDATES:
+                    return
+                cell = cell_map[candidate] = [0.0, 0.0]
+            cell[0] += q
+            cell[1] += 1.0 - q
+            total = cell[0] + cell[1]
+            if total > self.params.max_evidence:
+                scale = self.params.max_evidence / total
+                cell[0] *= scale
+                cell[1] *= scale
+
+    def refinement_state(self) -> dict[str, dict[str, list[float]]]:
+        """The evidence as JSON-safe data: ``{category: {candidate: [successes, failures]}}``."""
+        with self._lock:
+            return {c: {n: [round(a, 6), round(b, 6)] for n, (a, b) in m.items()} for c, m in self._evidence.items()}
+
+    def load_refinement(self, state: object) -> None:
+        """Replace the evidence with ``state`` (from :meth:`refinement_state`); invalid entries are skipped."""
+        evidence: dict[str, dict[str, list[float]]] = {}
+        if isinstance(state, Mapping):
+            for category, cells in list(state.items())[:MAX_CATEGORIES]:
+                if not isinstance(category, str) or not isinstance(cells, Mapping):
+                    continue
+                kept = {}
+                for name, pair in list(cells.items())[:MAX_CANDIDATES]:
+                    if (isinstance(name, str) and isinstance(pair, (list, tuple)) and len(pair) == 2 and
+                            all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                and v >= 0 for v in pair)):
+                        kept[name] = [float(pair[0]), float(pair[1])]
+                evidence[category] = kept
+        with self._lock:
+            self._evidence = evidence
+
+    def _refine(self, quality: dict[str, float], category: str | None, details: dict[str, object]) -> None:
+        cells = self._evidence.get(category or "-")
+        if not cells:
+            return
+        k = self.params.prior_strength
+        seen = {}
+        for name, (successes, failures) in cells.items():
+            static = quality.get(name)
+            if static is None:
+                continue
+            n = successes + failures
+            quality[name] = (k * static + successes) / (k + n)
+            seen[name] = (round(n), round(successes / n, 3) if n else None)
+        if seen:
+            details["refined"] = {name: {"reports": n, "observed": mean} for name, (n, mean) in seen.items()}
+            top = sorted(seen.items(), key=lambda item: -item[1][0])[:3]
+            details["note"] = "refined by feedback: " + ", ".join(
+                f"{name} {mean:.2f} over {n}" for name, (n, mean) in top if mean is not None)
 
     def _quality(
         self, table: _CandidateTable, required: int, reasoning: bool, code: bool, agentic: bool
@@ -136,8 +234,11 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
         details: dict[str, object] = {"required_tier": required}
         if classification is not None:
             details.update(runner_up=classification.runner_up, margin=round(classification.margin, 4))
+        quality = dict(cached)  # a copy: callers may keep or change it
+        if self._evidence:
+            self._refine(quality, category, details)
         return Estimate(
-            quality=dict(cached),  # a copy: callers may keep or change it
+            quality=quality,
             category=category,
             confidence=classification.confidence if classification is not None else None,
             details=details,

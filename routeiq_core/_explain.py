@@ -40,8 +40,10 @@ def explain(ctx: DecisionContext, eligibility: Eligibility, choice: Choice, resu
         classification.confidence if classification else 1.0)
     pin_note = ([ctx.pin_reason] if choice.pinned else [f"{ctx.pin} is not eligible; ranked choice used"]
                 ) if ctx.pin else []
+    note = estimate.details.get("note")  # a clause the strategy adds to the reason (e.g. refinement)
     line = reason(ctx.query, eligibility.candidates, choice, category, confidence, ctx.profile.name,
-                  notes=[*pin_note, *ctx.notes, *((result.note,) if result.failure else ())])
+                  notes=[*pin_note, *ctx.notes, *((result.note,) if result.failure else ()),
+                         *((note,) if isinstance(note, str) and note else ())])
     warnings = (*eligibility.notes, *ctx.warnings, *((result.failure,) if result.failure else ()))
     excluded = {**ctx.excluded, **eligibility.excluded} if ctx.excluded else eligibility.excluded
     return Explanation(category, float(confidence), line, warnings, excluded)

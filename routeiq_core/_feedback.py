@@ -7,7 +7,9 @@ the :class:`Decision` itself (it carries the query), to the strategy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+import logging
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._decision import Decision
 from .errors import ConfigError
@@ -15,6 +17,51 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from ._router import Router
     from .decisionlog import Feedback
+
+log = logging.getLogger("routeiq")
+
+#: Refinement evidence is written to the log's database after this many observations.
+SAVE_EVERY = 25
+
+
+@runtime_checkable
+class RefinableStrategy(Protocol):
+    """A strategy that refines its predictions from feedback and can persist the evidence (centroid)."""
+
+    def observe(self, category: str | None, candidate: str, quality: float) -> None: ...
+
+    def refinement_state(self) -> dict[str, dict[str, list[float]]]: ...
+
+    def load_refinement(self, state: object) -> None: ...
+
+
+def _state_key(router: Router) -> str:
+    return f"refinement:{router.strategy.name}"
+
+
+def restore_refinement(router: Router) -> None:
+    """Load the strategy's refinement evidence from the decision log's database, if kept there."""
+    if router.log is None or not isinstance(router.strategy, RefinableStrategy):
+        return
+    raw = router.log.load_state(_state_key(router))
+    if raw is None:
+        return
+    try:
+        router.strategy.load_refinement(json.loads(raw))
+    except ValueError:
+        log.warning("routeiq: the refinement evidence in %s is not JSON; starting without it", router.log.url)
+
+
+def save_refinement(router: Router) -> None:
+    """Queue the strategy's refinement evidence for the decision log's database."""
+    if router.log is not None and isinstance(router.strategy, RefinableStrategy):
+        router.log.save_state(_state_key(router), json.dumps(router.strategy.refinement_state()))
+
+
+def _refined(router: Router) -> None:
+    router.observations += 1
+    if router.observations % SAVE_EVERY == 0:
+        save_refinement(router)
 
 
 def record_feedback(router: Router, decision: Decision | str, quality: float | None, **outcome: Any) -> Feedback | None:
@@ -40,10 +87,17 @@ def record_feedback(router: Router, decision: Decision | str, quality: float | N
         value = value if value is not None else (None if outcome.get("success") is None
                                                  else float(bool(outcome["success"])))
     if online and value is not None:
-        if not isinstance(decision, Decision) or decision.query is None:
-            if router.log is None:
-                raise ConfigError("feedback to an online strategy needs the Decision made by this Router (with its "
-                                  f"query), got {type(decision).__name__}")
-        else:
+        if isinstance(decision, Decision) and decision.query is not None:
             router._strategy.learn(decision.query, decision.candidate, value)
+            if isinstance(router.strategy, RefinableStrategy):
+                _refined(router)
+        elif isinstance(router.strategy, RefinableStrategy) and router.log is not None:
+            # feedback by id (LiteLLM's outcomes, HTTP): the log remembers what was decided
+            made = router.log.recent(decision_id)
+            if made is not None:
+                router.strategy.observe(made[0], made[1], value)
+                _refined(router)
+        elif router.log is None:
+            raise ConfigError("feedback to an online strategy needs the Decision made by this Router (with its "
+                              f"query), got {type(decision).__name__}")
     return stored

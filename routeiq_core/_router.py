@@ -32,7 +32,7 @@ from ._estimation import StrategyResult, StrategyStage
 from ._explain import explain
 from ._extensions import DecisionContext, ExtensionRunner
 from ._featurize import CentroidsLike, Featurizer
-from ._feedback import record_feedback
+from ._feedback import record_feedback, restore_refinement, save_refinement
 from ._model_coverage import TrainedModelsCheck, check_trained
 from ._profiles import Profile, ProfileRules
 from ._registry import StrategyRegistry, resolve_strategy
@@ -95,11 +95,13 @@ class Router:
         if isinstance(extensions, (str, bytes)) or not isinstance(extensions, Sequence):
             raise ConfigError(f"extensions: expected a list of extension objects, got {type(extensions).__name__}")
         self.log = decision_logger(log, registry)
+        self.observations = 0  # feedback reports a refining strategy learned from
         tail = (self.log,) if self.log is not None else ()
         self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
                        (*extensions, *tail))
         if self.log is not None:
             self.log.attach(self.counters, self.embedder)
+            restore_refinement(self)
 
     def _assemble(self, catalog: Catalog, rules: ProfileRules, featurizer: Featurizer, strategy: Strategy,
                   extensions: tuple[object, ...]) -> None:
@@ -121,7 +123,7 @@ class Router:
     def with_candidates(self, candidates: CandidatesLike) -> Router:
         """A router over other candidates sharing this one's strategy, embedder, centroids and profiles."""
         router = Router.__new__(Router)
-        router.deadline_ms, router.log = self.deadline_ms, self.log
+        router.deadline_ms, router.log, router.observations = self.deadline_ms, self.log, 0
         router._assemble(as_catalog(candidates), self.rules, self.featurizer, self.strategy, self._extensions)
         return router
 
@@ -270,6 +272,8 @@ class Router:
         return await asyncio.to_thread(self.feedback, decision, quality, **outcome)
 
     def close(self) -> None:
-        """Write what the decision log has queued and close it (also done at exit)."""
+        """Write what the decision log has queued (and the refinement evidence) and close it."""
         if self.log is not None:
+            if self.observations:
+                save_refinement(self)
             self.log.close()

@@ -194,6 +194,12 @@ class RoutingEngine:
         router = self.router_for(deployments)
         router.load()  # not a decide(): a warm-up must not become a row of the decision log
 
+    def feedback(self, decision_id: str, **outcome: Any) -> Any:
+        """An outcome for a decision of this engine: into the log, and into a learning strategy."""
+        if self._template is None:
+            return None
+        return self._template.feedback(decision_id, **outcome)
+
     @property
     def decision_log(self) -> Any:
         """The :class:`~routeiq_core.decisionlog.DecisionLogger` every group's router shares, or None."""

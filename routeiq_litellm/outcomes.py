@@ -109,7 +109,7 @@ class OutcomeRecorder(CustomLogger):
             if found is None:
                 return
             decision_id, outcome = found
-            logger.feedback(decision_id, source="litellm", check=False, **outcome)
+            engine.feedback(decision_id, source="litellm", **outcome)
             self.recorded += 1
         except Exception as exc:  # feedback must never fail or slow the call
             log.debug("routeiq: could not record a LiteLLM outcome (%s)", type(exc).__name__)

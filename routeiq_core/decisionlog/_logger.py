@@ -18,7 +18,7 @@ from .._counters import Counters
 from ..errors import DecisionLogError, FeedbackError
 from ._backend import DecisionLog, MemoryLog
 from ._records import Feedback, LoggedDecision, record_of
-from ._writer import BackgroundWriter
+from ._writer import BackgroundWriter, StateItem
 
 if TYPE_CHECKING:
     from .._decision import Decision
@@ -92,7 +92,7 @@ class DecisionLogger:
         self.store_embeddings, self.store_prompts = bool(store_embeddings), bool(store_prompts)
         self.counters = counters if counters is not None else Counters()
         self.writer = BackgroundWriter(self.log, counters=self.counters, max_queue=max_queue, batch_size=batch_size)
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent: OrderedDict[str, tuple[str | None, str]] = OrderedDict()  # id -> (category, candidate)
         self._lock = threading.Lock()
 
     @property
@@ -114,13 +114,18 @@ class DecisionLogger:
                            store_prompt=self.store_prompts, artifact=getattr(ctx.strategy, "artifact_id", None),
                            embedding_model=model_id if isinstance(model_id, str) else None)
         with self._lock:
-            self._recent[decision.id] = None
+            self._recent[decision.id] = (decision.category, decision.candidate.name)
             if len(self._recent) > RECENT_IDS:
                 self._recent.popitem(last=False)
         self.writer.submit(record)
         return None
 
     # ------------------------------------------------------------------ feedback
+    def recent(self, decision_id: str) -> tuple[str | None, str] | None:
+        """(category, candidate) of a decision made here recently, else None."""
+        with self._lock:
+            return self._recent.get(decision_id)
+
     def knows(self, decision_id: str) -> bool | None:
         """True if the decision was made here or is in the log; None if the log cannot be read."""
         with self._lock:
@@ -149,6 +154,25 @@ class DecisionLogger:
         self.writer.submit(report)
         self.counters.inc("feedback")
         return report
+
+    # ------------------------------------------------------------------ small persistent state
+    def save_state(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` in the log's database (written in the background)."""
+        import time
+
+        self.writer.submit(StateItem(key, value, time.time()))
+
+    def load_state(self, key: str) -> str | None:
+        """The value kept under ``key``, or None (not kept, or the backend keeps no state, or unreachable)."""
+        load = getattr(self.log, "load_state", None)
+        if not callable(load):
+            return None
+        try:
+            value = load(key)
+        except Exception:
+            self.counters.inc("log_read_failures")
+            return None
+        return value if isinstance(value, str) else None
 
     # ------------------------------------------------------------------ reading, lifetime
     def get(self, decision_id: str) -> LoggedDecision | None:

@@ -20,6 +20,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .._counters import Counters
@@ -27,11 +28,20 @@ from ..errors import DecisionLogWarning, describe_error
 from ._backend import DecisionLog
 from ._records import DecisionRecord, Feedback
 
-__all__ = ["BackgroundWriter"]
+__all__ = ["BackgroundWriter", "StateItem"]
 
 log = logging.getLogger("routeiq.decisionlog")
 
-Item = DecisionRecord | Feedback
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    """A small JSON document to keep under ``key`` (e.g. the centroid's refinement evidence)."""
+
+    key: str
+    value: str
+    ts: float
+
+
+Item = DecisionRecord | Feedback | StateItem
 
 
 class BackgroundWriter:
@@ -126,8 +136,13 @@ class BackgroundWriter:
     def _write(self, batch: Sequence[Item]) -> bool:
         decisions = [i for i in batch if isinstance(i, DecisionRecord)]
         feedback = [i for i in batch if isinstance(i, Feedback)]
+        states = {i.key: i for i in batch if isinstance(i, StateItem)}  # the newest per key
         try:
             self.backend.write(decisions, feedback)
+            save = getattr(self.backend, "save_state", None)
+            if callable(save):
+                for item in states.values():
+                    save(item.key, item.value, item.ts)
         except Exception as exc:
             self.counters.inc("log_write_failures")
             if not self._failing:

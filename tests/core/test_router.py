@@ -260,10 +260,15 @@ def test_strategy_objects_are_validated(embedder: OnnxEmbedder) -> None:
         Router(strategy_params={"shortfall_penalty": 7}, embedder=embedder)
 
 
-def test_feedback_needs_a_log_or_an_online_strategy(router: Router) -> None:
-    """feedback() without a decision log on the centroid strategy is a ConfigError naming both ways."""
+def test_feedback_needs_a_log_or_an_online_strategy(router: Router, embedder: OnnxEmbedder) -> None:
+    """feedback() without a decision log on a strategy that does not learn is a ConfigError naming
+    both ways; the centroid strategy learns from it (progressive refinement)."""
+    fixed = Router(router.candidates, strategy="largest_llm", embedder=embedder)
     with pytest.raises(ConfigError, match="needs a decision log .* or an online strategy"):
-        router.feedback(router.decide("hi"), 1.0)
+        fixed.feedback(fixed.decide("hi"), 1.0)
+    d = router.decide("hi")
+    assert router.feedback(d, 1.0) is None
+    assert router.strategy.refinement_state()[d.category][d.name] == [1.0, 0.0]
 
 
 # --------------------------------------------------------------------------- construction and helpers
