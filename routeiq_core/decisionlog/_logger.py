@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from .._counters import Counters
 from ..errors import DecisionLogError, FeedbackError
 from ._backend import DecisionLog, MemoryLog
-from ._records import Feedback, LoggedDecision, record_of
-from ._writer import BackgroundWriter, StateItem
+from ._records import DecisionRecord, Feedback, LoggedDecision, record_of
+from ._writer import BackgroundWriter, PendingRecord, StateItem
 
 if TYPE_CHECKING:
     from .._decision import Decision
@@ -110,14 +110,17 @@ class DecisionLogger:
         embedded = decision.query is not None and decision.query.embedding is not None
         # only once an embedding exists: then the model is loaded and model_id costs nothing
         model_id = getattr(embedder, "model_id", None) if self.store_embeddings and embedded and embedder else None
-        record = record_of(decision, ctx.request, store_embedding=self.store_embeddings,
-                           store_prompt=self.store_prompts, artifact=getattr(ctx.strategy, "artifact_id", None),
-                           embedding_model=model_id if isinstance(model_id, str) else None)
+        request, artifact = ctx.request, getattr(ctx.strategy, "artifact_id", None)
+
+        def build() -> DecisionRecord:  # runs on the writer thread: the request path only queues it
+            return record_of(decision, request, store_embedding=self.store_embeddings, store_prompt=self.store_prompts,
+                             artifact=artifact, embedding_model=model_id if isinstance(model_id, str) else None)
+
         with self._lock:
             self._recent[decision.id] = (decision.category, decision.candidate.name)
             if len(self._recent) > RECENT_IDS:
                 self._recent.popitem(last=False)
-        self.writer.submit(record)
+        self.writer.submit(PendingRecord(build))
         return None
 
     # ------------------------------------------------------------------ feedback

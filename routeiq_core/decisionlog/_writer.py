@@ -19,7 +19,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..errors import DecisionLogWarning, describe_error
 from ._backend import DecisionLog
 from ._records import DecisionRecord, Feedback
 
-__all__ = ["BackgroundWriter", "StateItem"]
+__all__ = ["BackgroundWriter", "PendingRecord", "StateItem"]
 
 log = logging.getLogger("routeiq.decisionlog")
 
@@ -41,7 +41,14 @@ class StateItem:
     ts: float
 
 
-Item = DecisionRecord | Feedback | StateItem
+@dataclass(frozen=True, slots=True)
+class PendingRecord:
+    """A decision whose record is built on the writer thread (the request path only queues it)."""
+
+    build: Callable[[], DecisionRecord]
+
+
+Item = DecisionRecord | Feedback | StateItem | PendingRecord
 
 
 class BackgroundWriter:
@@ -133,10 +140,22 @@ class BackgroundWriter:
                 time.sleep(pause if not self._closed else min(pause, 0.2))
                 pause = min(pause * 2, 5.0)
 
-    def _write(self, batch: Sequence[Item]) -> bool:
+    def _built(self, batch: list[Item]) -> None:
+        """Build the pending records of ``batch`` in place; one that fails to build is dropped and counted."""
+        for k, item in enumerate(batch):
+            if isinstance(item, PendingRecord):
+                try:
+                    batch[k] = item.build()
+                except Exception as exc:  # a bug in a record, not the database: never retried
+                    self.counters.inc("log_dropped")
+                    self._warn(f"decision log: could not build a record ({describe_error(exc)}); dropped it")
+                    batch[k] = StateItem("", "", 0.0)  # a placeholder the write skips
+
+    def _write(self, batch: list[Item]) -> bool:
+        self._built(batch)
         decisions = [i for i in batch if isinstance(i, DecisionRecord)]
         feedback = [i for i in batch if isinstance(i, Feedback)]
-        states = {i.key: i for i in batch if isinstance(i, StateItem)}  # the newest per key
+        states = {i.key: i for i in batch if isinstance(i, StateItem) and i.key}  # the newest per key
         try:
             self.backend.write(decisions, feedback)
             save = getattr(self.backend, "save_state", None)
