@@ -126,7 +126,15 @@ def _run(args: argparse.Namespace) -> int:
 
     _log(args, f"fitting {strategy!r} ...")
     t2 = time.perf_counter()
-    strategy.fit(dataset)
+    try:
+        strategy.fit(dataset)
+    except Exception as exc:
+        if args.from_log is None:
+            raise
+        from ..errors import describe_error
+
+        raise ConfigError(f"strategy {strategy.name!r} could not train on the decision log's partial feedback "
+                          f"({describe_error(exc)})") from None
     t_fit = time.perf_counter() - t2
     strategy.save(args.out)
 

@@ -344,3 +344,37 @@ def test_importing_the_adapters_loads_neither_openai_nor_litellm() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_client_records_outcomes_in_the_decision_log(stub: StubProvider) -> None:
+    """With a log, each routed call records its outcome (who served after a retry, latency, the
+    error type of a failure) and the result takes user feedback."""
+    from openai import OpenAI
+
+    from routeiq_core._router import Router
+    from routeiq_core.decisionlog import LogFilter
+
+    router = Router(CANDIDATES, log="memory://")
+    first, second = [a.model for a in router.decide(HARD).ranking[:2]]
+    stub.failures[first] = 503
+    client = RoutedClient(OpenAI(base_url=stub.base_url, api_key="sk-stub", max_retries=0), router)
+    response = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": HARD}])
+    decision = decision_of(response)
+    assert decision is not None and router.log is not None and router.log.flush()
+    got = router.log.log.get(decision.id)
+    assert got is not None and got.outcome is not None
+    names = {a.model: a.name for a in decision.ranking}
+    assert got.outcome.success is True and got.outcome.served_by == names[second]
+    assert got.outcome.sources == ("client",) and got.outcome.latency_ms is not None
+    result = routed_call(router, lambda model, prompt: f"answer from {model}", EASY)
+    result.feedback(0.25)
+    assert router.log.flush()
+    got = router.log.log.get(result.decision.id)
+    assert got is not None and got.outcome is not None
+    assert got.outcome.score == 0.25 and set(got.outcome.sources) == {"client", "user"}
+    stub.failures[first] = 400  # not retryable: the error type is recorded, then raised
+    with pytest.raises(Exception):
+        client.chat.completions.create(model="auto", messages=[{"role": "user", "content": HARD}])
+    assert router.log.flush()
+    failed = [r for r in router.log.log.query(LogFilter(with_feedback=True)) if r.outcome.success is False]
+    assert failed and failed[-1].outcome.error and "400" not in failed[-1].outcome.error
