@@ -100,7 +100,7 @@ def install(
         raise ConfigError("pass either engine= or routeiq/settings/options to install(), not both")
     strategy = RouteIQRoutingStrategy(router, engine)
     method = bind_strategy(router, strategy)
-    if engine.settings.log is not None:
+    if engine.settings.log is not None or engine.decision_log is not None:
         add_outcome_recorder(engine)
     strategy.bound_with = method
     log.info("routeiq: bound to litellm.Router %#x via %s", id(router), method)
