@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -72,6 +72,22 @@ class DecisionLog(Protocol):
         """Release connections and files."""
 
 
+def select_rows(decisions: Sequence[DecisionRecord], feedback: Mapping[str, Sequence[Feedback]], where: LogFilter,
+                limit: int) -> list[LoggedDecision]:
+    """``query`` for backends that hold their rows in memory: filter, order by id, merge the feedback."""
+    out = []
+    for r in sorted(decisions, key=lambda r: r.id, reverse=where.newest_first):
+        if not where.matches(r):
+            continue
+        outcome = Outcome.merge(feedback.get(r.id, []))
+        if where.with_feedback and outcome is None:
+            continue
+        out.append(LoggedDecision(r, outcome))
+        if len(out) >= limit:
+            break
+    return out
+
+
 def iter_log(log: DecisionLog, where: LogFilter | None = None, page: int = 1000) -> Iterator[LoggedDecision]:
     """Every matching decision, oldest first, read ``page`` rows at a time (bounded memory)."""
     where = where or LogFilter()
@@ -111,17 +127,7 @@ class MemoryLog:
 
     def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
         with self._lock:
-            out = []
-            for r in (reversed(self._decisions.values()) if where.newest_first else self._decisions.values()):
-                if not where.matches(r):
-                    continue
-                outcome = Outcome.merge(self._feedback.get(r.id, []))
-                if where.with_feedback and outcome is None:
-                    continue
-                out.append(LoggedDecision(r, outcome))
-                if len(out) >= limit:
-                    break
-            return out
+            return select_rows(list(self._decisions.values()), self._feedback, where, limit)
 
     def __len__(self) -> int:
         return len(self._decisions)

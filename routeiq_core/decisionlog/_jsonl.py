@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DecisionLogError
-from ._backend import LogFilter
+from ._backend import LogFilter, select_rows
 from ._records import DecisionRecord, Feedback, LoggedDecision, Outcome
 
 __all__ = ["JsonLinesLog"]
@@ -90,16 +90,7 @@ class JsonLinesLog:
 
     def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
         decisions, feedback = self._scan()
-        out = []
-        for r in sorted(decisions, key=lambda r: r.id, reverse=where.newest_first):
-            if where.matches(r):
-                outcome = Outcome.merge(feedback.get(r.id, []))
-                if where.with_feedback and outcome is None:
-                    continue
-                out.append(LoggedDecision(r, outcome))
-                if len(out) >= limit:
-                    break
-        return out
+        return select_rows(decisions, feedback, where, limit)
 
     def close(self) -> None:
         return None

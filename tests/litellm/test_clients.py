@@ -373,8 +373,10 @@ def test_the_client_records_outcomes_in_the_decision_log(stub: StubProvider) -> 
     assert got is not None and got.outcome is not None
     assert got.outcome.score == 0.25 and set(got.outcome.sources) == {"client", "user"}
     stub.failures[first] = 400  # not retryable: the error type is recorded, then raised
-    with pytest.raises(Exception):
+    from openai import BadRequestError
+
+    with pytest.raises(BadRequestError):
         client.chat.completions.create(model="auto", messages=[{"role": "user", "content": HARD}])
     assert router.log.flush()
     failed = [r for r in router.log.log.query(LogFilter(with_feedback=True)) if r.outcome.success is False]
-    assert failed and failed[-1].outcome.error and "400" not in failed[-1].outcome.error
+    assert failed and failed[-1].outcome.error == "BadRequestError"  # the type, not the provider's text
