@@ -47,6 +47,22 @@ def decision_logger(log: Any, registry: StrategyRegistry | None = None) -> Any:
     return log if isinstance(log, DecisionLogger) else DecisionLogger(log, registry=registry)
 
 
+def operations_extensions(cfg: RouterConfig) -> list[Any]:
+    """The extensions a config asks for, in their order after the caller's own: sessions, then
+    exploration (the decision log is added last by the Router itself)."""
+    out: list[Any] = []
+    if cfg.session_policy != "off":
+        from ._sessions import Sessions
+        from .state import open_store
+
+        out.append(Sessions(open_store(cfg.state), policy=cfg.session_policy, ttl_s=cfg.session_ttl_s))
+    if cfg.exploration is not None:
+        from ._exploration import Exploration
+
+        out.append(Exploration(**cfg.exploration.model_dump()))
+    return out
+
+
 def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig,
                        overrides: Mapping[str, Any]) -> R:
     """``cls`` from a config (file, dict, object); ``overrides`` are Router keyword arguments and win."""
@@ -60,10 +76,7 @@ def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[st
         kwargs["log"] = DecisionLogger(cfg.log, store_prompts=cfg.log_prompts, store_embeddings=cfg.log_embeddings,
                                        registry=overrides.get("registry"))
     kwargs.update(overrides)
-    if cfg.exploration is not None:  # after the caller's own extensions, before the log
-        from ._exploration import Exploration
-
-        kwargs["extensions"] = [*kwargs.get("extensions", ()), Exploration(**cfg.exploration.model_dump())]
+    kwargs["extensions"] = [*kwargs.get("extensions", ()), *operations_extensions(cfg)]
     candidates = kwargs.pop("candidates", cfg.candidates)
     if cfg.artifact is not None:
         kwargs.pop("strategy", None)

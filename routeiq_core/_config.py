@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,6 +63,12 @@ class RouterConfig(BaseModel):
                             "memory://).")
     log_prompts: bool = Field(False, description="Store the routed text in the decision log (off: only its sha256).")
     log_embeddings: bool = Field(True, description="Store each query's embedding (float16) in the decision log.")
+    state: str | None = Field(None, description="Shared state store URL: memory:// (default) or "
+                              "redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS).")
+    session_policy: Literal["upgrade-only", "sticky", "off"] = Field(
+        "upgrade-only", description="How the turns of a conversation are routed: upgrade-only, sticky or off.")
+    session_ttl_s: float = Field(1800.0, gt=0, le=7 * 86400, allow_inf_nan=False,
+                                 description="How long a session's pin lives after its last turn, in seconds.")
     exploration: ExplorationConfig | None = Field(None, description="Serve a close alternative now and then, with "
                                                   "logged propensities, for off-policy evaluation.")
 

@@ -212,3 +212,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def serve_ranked(decision: Decision, index: int, candidates: Sequence[Candidate], **changes: Any) -> Decision:
+    """``decision`` with ``ranking[index]`` served instead, first in the fallback order (exploration
+    and sessions use it); ``candidates`` must hold that candidate, ``changes`` are further fields."""
+    import dataclasses
+
+    ranking = list(decision.ranking)
+    chosen = ranking.pop(index)
+    reordered = Ranking.of([a._replace(rank=i + 1) for i, a in enumerate([chosen, *ranking])])
+    candidate = next(c for c in candidates if c.name == chosen.name)
+    return dataclasses.replace(decision, candidate=candidate, ranking=reordered, **changes)

@@ -23,7 +23,7 @@ import random
 import threading
 from typing import TYPE_CHECKING
 
-from ._decision import Decision, Ranking
+from ._decision import Decision, serve_ranked
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,8 +73,10 @@ class Exploration:
         return members
 
     def after_decide(self, decision: Decision, ctx: DecisionContext) -> Decision | None:
-        if self.epsilon == 0.0 or decision.fallback or ctx.pin is not None:
-            return None  # a pinned or fallback decision is not the policy's to explore
+        session = ctx.scratch.get("session")
+        if self.epsilon == 0.0 or decision.fallback or ctx.pin is not None or (
+                isinstance(session, tuple) and session[2] is not None):
+            return None  # a pinned, fallback or continuing-session decision is not the policy's to explore
         members = self.exploration_set(decision)
         if len(members) < 2:
             return None
@@ -84,13 +86,8 @@ class Exploration:
         share = self.epsilon / len(members)
         if pick == 0:
             return dataclasses.replace(decision, propensity=1.0 - self.epsilon + share)
-        ranking = list(decision.ranking)
-        chosen = ranking.pop(pick)
-        reordered = [chosen, *ranking]
-        ranked = Ranking.of([a._replace(rank=i + 1) for i, a in enumerate(reordered)])
-        candidate = next(c for c in ctx.candidates if c.name == chosen.name)
+        chosen = decision.ranking[pick]
         note = (f"explored: served {chosen.name} (ranked {pick + 1}, probability {share:.3f}) instead of "
                 f"{decision.candidate.name}")
-        return dataclasses.replace(
-            decision, candidate=candidate, ranking=ranked, propensity=share, reason=f"{decision.reason}; {note}",
-            details={**decision.details, "explored": True, "greedy": decision.candidate.name})
+        return serve_ranked(decision, pick, ctx.candidates, propensity=share, reason=f"{decision.reason}; {note}",
+                            details={**decision.details, "explored": True, "greedy": decision.candidate.name})

@@ -64,6 +64,8 @@ class DecisionContext:
     excluded: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Per-decision data an extension passes from its before_decide to its after_decide.
+    scratch: dict[str, object] = field(default_factory=dict)
 
     def use_profile(self, name: str, why: str = "") -> None:
         """Decide under profile ``name`` instead (raises ConfigError for an unknown name)."""

@@ -283,12 +283,12 @@ def parse_metadata(metadata: object, *, profile: str | None = None) -> RequestMe
     chosen_profile = profile if profile is not None else _opt_str(metadata, "profile", "routeiq_profile")
     known = {"user", "team", "team_id", "key_alias", "user_api_key_alias", "user_api_key_team_id",
              "user_api_key_team_alias",
-             "user_api_key_user_id", "session_id", "profile", "routeiq_profile", "tags"}
+             "user_api_key_user_id", "session_id", "litellm_session_id", "profile", "routeiq_profile", "tags"}
     return RequestMetadata(
         user=_opt_str(metadata, "user", "user_api_key_user_id"),
         team=_opt_str(metadata, "team", "team_id", "user_api_key_team_id", "user_api_key_team_alias"),
         key_alias=_opt_str(metadata, "key_alias", "user_api_key_alias"),
-        session_id=_opt_str(metadata, "session_id"),
+        session_id=_opt_str(metadata, "session_id", "litellm_session_id"),
         profile=chosen_profile,
         tags=tuple(tags),
         extra={k: v for k, v in metadata.items() if k not in known},

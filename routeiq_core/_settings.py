@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,7 +32,7 @@ __all__ = ["ENV_PREFIX", "ROUTER_FIELDS", "RouteIQSettings", "effective_config",
 ENV_PREFIX = "ROUTEIQ_"
 #: Settings that override the same-named field of a router config file.
 ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "deadline_ms", "log", "log_prompts",
-                 "log_embeddings")
+                 "log_embeddings", "state", "session_policy", "session_ttl_s")
 
 C = TypeVar("C", bound=RouterConfig)
 
@@ -65,6 +65,15 @@ class RouteIQSettings(BaseSettings):
                               "only its sha256 fingerprint).")
     log_embeddings: bool = Field(True, description="Store each query's embedding (float16) in the decision log, "
                                  "for `routeiq train --from-log`.")
+    state: SecretStr | None = Field(None, description="Shared state store for sessions and experiments: "
+                                    "`memory://` (default, per process) or `redis://[:PASSWORD@]HOST:PORT/DB` "
+                                    "(`rediss://` for TLS), shared by every worker. Printed with the password hidden.")
+    session_policy: Literal["upgrade-only", "sticky", "off"] | None = Field(
+        None, description="How the turns of one conversation are routed: `upgrade-only` (default: never to a "
+        "weaker tier), `sticky` (the same candidate while eligible) or `off`.")
+    session_ttl_s: float | None = Field(None, gt=0, le=7 * 86400, allow_inf_nan=False,
+                                        description="How long a session's pin lives after its last turn "
+                                        "(default 1800 s).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "

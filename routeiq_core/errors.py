@@ -26,6 +26,7 @@ Everything RouteIQ raises on purpose derives from :class:`RouteIQError`, so one
     ├── FallbackWarning        a strategy failed and the router used its fallback
     ├── ExtensionWarning       a router extension failed and was skipped
     ├── DecisionLogWarning     the decision log dropped records or cannot reach its database
+    ├── StateWarning           the shared state store (Redis) failed; process-local state is used
     └── ArtifactVersionWarning an artifact from another minor version was loaded
 
 Messages say what was expected, what arrived, and what to do.
@@ -54,6 +55,7 @@ __all__ = [
     "RequestError",
     "RouteIQError",
     "RouteIQWarning",
+    "StateWarning",
     "StrategyError",
     "StrategyNotFoundError",
     "UnknownProfileError",
@@ -151,6 +153,10 @@ class FeedbackError(RequestError):
 
 class DecisionLogWarning(RouteIQWarning):
     """The decision log dropped records (full queue) or cannot reach its database (retrying)."""
+
+
+class StateWarning(RouteIQWarning):
+    """The shared state store failed or returned a value it cannot read; decisions go on with local state."""
 
 
 class ArtifactVersionWarning(RouteIQWarning):

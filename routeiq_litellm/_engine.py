@@ -50,6 +50,7 @@ _METADATA_STR_KEYS = (
     "team_id",
     "key_alias",
     "session_id",
+    "litellm_session_id",
     "routeiq_profile",
 )
 

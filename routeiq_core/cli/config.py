@@ -43,10 +43,11 @@ def effective(config: str | None) -> dict[str, Any]:
         source = settings.source_of(name) if not (name == "config" and config) else "argument --config"
         process[name] = {"variable": env_name(name), "value": masked(getattr(settings, name)), "source": source}
     fields = {name: {"value": masked(getattr(router, name)), "source": sources[name]} for name in sources}
-    if fields.get("log", {}).get("value"):
-        from ..decisionlog._sql import redact_url
+    from ..decisionlog._sql import redact_url
 
-        fields["log"]["value"] = redact_url(fields["log"]["value"])
+    for secret_url in ("log", "state"):
+        if fields.get(secret_url, {}).get("value"):
+            fields[secret_url]["value"] = redact_url(fields[secret_url]["value"])
     return {"settings": process, "router": fields}
 
 
