@@ -1,4 +1,4 @@
-"""Real servers for the tests, started on loopback: a throw-away PostgreSQL cluster.
+"""Real servers for the tests, started on loopback: a throw-away PostgreSQL cluster and a Redis server.
 
 PostgreSQL is Debian's ``postgresql`` package (``.ci/run`` installs it when missing; so does
 this fixture when it runs as root with apt). The server refuses to run as root, so as root
@@ -35,14 +35,15 @@ def _pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _install_postgres() -> None:
+def _install(package: str) -> None:
+    """Debian's ``package``, when the tests run as root with apt (``.ci/run`` does it first)."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, capture_output=True,
+    if subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, capture_output=True,
                       timeout=600).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, capture_output=True, timeout=600)
 
 
 class PostgresServer:
@@ -99,7 +100,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the session (installed and started as described above)."""
     bindir = _pg_bin()
     if bindir is None:
-        _install_postgres()
+        _install("postgresql")
         bindir = _pg_bin()
     if bindir is None:
         pytest.fail("PostgreSQL is not installed: apt-get install postgresql (Debian's package; .ci/run does it)")
@@ -133,3 +134,71 @@ def wait_for(predicate: object, timeout: float = 20.0, interval: float = 0.05) -
             return True
         time.sleep(interval)
     return False
+
+
+class RedisServer:
+    """A ``redis-server`` of its own on a free loopback port, no persistence; stop() / start() for outages."""
+
+    def __init__(self, binary: str, root: Path) -> None:
+        self.binary, self.root = binary, root
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.root), "--protected-mode", "no", "--enable-debug-command", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            sock.recv(16)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server (Debian's package) for the session."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _install("redis-server")
+        binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server (Debian's package; .ci/run does it)")
+    root = Path(tempfile.mkdtemp(prefix="routeiq-redis-"))
+    server = RedisServer(binary, root)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> RedisServer:
+    """The session's Redis, running and empty."""
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    return redis_server
