@@ -48,7 +48,7 @@ def decision_logger(log: Any, registry: StrategyRegistry | None = None) -> Any:
 
 
 def operations_extensions(cfg: RouterConfig) -> list[Any]:
-    """The extensions a config asks for, in their order after the caller's own: sessions, then
+    """The extensions a config asks for, in their order after the caller's own: sessions, experiments,
     exploration (the decision log is added last by the Router itself)."""
     out: list[Any] = []
     if cfg.session_policy != "off":
@@ -56,6 +56,10 @@ def operations_extensions(cfg: RouterConfig) -> list[Any]:
         from .state import open_store
 
         out.append(Sessions(open_store(cfg.state), policy=cfg.session_policy, ttl_s=cfg.session_ttl_s))
+    if cfg.experiments:
+        from .experiments import Experiments
+
+        out.append(Experiments(cfg.experiments))
     if cfg.exploration is not None:
         from ._exploration import Exploration
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ._files import read_structured_file
 from ._validation import format_validation_error
 from .errors import ConfigError
+from .experiments._config import ExperimentConfig
 
 __all__ = ["RouterConfig", "load_config", "read_config_data", "validate_config"]
 
@@ -69,6 +70,8 @@ class RouterConfig(BaseModel):
         "upgrade-only", description="How the turns of a conversation are routed: upgrade-only, sticky or off.")
     session_ttl_s: float = Field(1800.0, gt=0, le=7 * 86400, allow_inf_nan=False,
                                  description="How long a session's pin lives after its last turn, in seconds.")
+    experiments: list[ExperimentConfig] = Field(default_factory=list, description="A/B and shadow experiments "
+                                                "(see docs/operations/experiments.md).")
     exploration: ExplorationConfig | None = Field(None, description="Serve a close alternative now and then, with "
                                                   "logged propensities, for off-policy evaluation.")
 

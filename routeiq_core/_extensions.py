@@ -25,7 +25,7 @@ import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._candidates import Candidate
 from ._counters import Counters
@@ -66,12 +66,28 @@ class DecisionContext:
     warnings: list[str] = field(default_factory=list)
     #: Per-decision data an extension passes from its before_decide to its after_decide.
     scratch: dict[str, object] = field(default_factory=dict)
+    #: The strategy stage that will estimate quality (None: the router's); see use_strategy.
+    stage: Any = None
+    #: The Router making the decision (for extensions that decide again, e.g. shadow arms).
+    router: Any = field(default=None, repr=False)
 
     def use_profile(self, name: str, why: str = "") -> None:
         """Decide under profile ``name`` instead (raises ConfigError for an unknown name)."""
         self.profile = resolve_profile(name, self.profiles)
         if why:
             self.notes.append(why)
+
+    def use_strategy(self, stage: Any, why: str = "") -> None:
+        """Estimate quality with another :class:`~routeiq_core._estimation.StrategyStage` (an
+        experiment arm's strategy or artifact) instead of the router's."""
+        self.stage = stage
+        self.strategy = stage.strategy
+        if why:
+            self.notes.append(why)
+
+    def use_query(self, query: Query) -> None:
+        """Decide on another featurization of this request (e.g. an arm's own centroids)."""
+        self.query = query
 
     def narrow(self, keep: Iterable[str], why: str) -> None:
         """Keep only the candidates named in ``keep``; each removed one is excluded with ``why``."""
@@ -100,10 +116,11 @@ class DecisionContext:
 
     def _state(self) -> tuple[object, ...]:
         return (self.profile, self.candidates, self.pin, self.pin_reason, dict(self.excluded), len(self.notes),
-                len(self.warnings))
+                len(self.warnings), self.stage, self.strategy, self.query)
 
     def _restore(self, state: tuple[object, ...]) -> None:
-        profile, candidates, pin, pin_reason, excluded, notes, warns = state
+        profile, candidates, pin, pin_reason, excluded, notes, warns, stage, strategy, query = state
+        self.stage, self.strategy, self.query = stage, strategy, query  # type: ignore[assignment]
         self.profile = profile  # type: ignore[assignment]
         self.candidates = candidates  # type: ignore[assignment]
         self.pin = pin  # type: ignore[assignment]

@@ -119,6 +119,10 @@ class Router:
         self._min_context = min((c.context_window or 1 << 62) for c in catalog.candidates)
         builtin = [TrainedModelsCheck(strategy.name, catalog.candidates, trained_models)] if trained_models else []
         self.extensions = ExtensionRunner([*builtin, *extensions], self.counters)
+        for ext in extensions:  # extensions that build against the router (experiment arms)
+            bind = getattr(ext, "bind_router", None)
+            if callable(bind):
+                bind(self)
 
     def with_candidates(self, candidates: CandidatesLike) -> Router:
         """A router over other candidates sharing this one's strategy, embedder, centroids and profiles."""
@@ -167,11 +171,11 @@ class Router:
 
     def _before(self, request: Request, profile: Profile, exclude: frozenset[str], query: Query,
                 clock: StageClock, missed: str | None = None) -> _Pending:
-        ctx = DecisionContext(request, query, profile, self.candidates, self.strategy, self.profiles)
+        ctx = DecisionContext(request, query, profile, self.candidates, self.strategy, self.profiles, router=self)
         if self.extensions:
             clock.run("before", self.extensions.before, ctx)
         pool = ctx.candidates
-        eligibility = clock.run("eligibility", eligible_candidates, pool, query, ctx.profile, exclude,
+        eligibility = clock.run("eligibility", eligible_candidates, pool, ctx.query, ctx.profile, exclude,
                                 min_context=self._min_context if pool is self.candidates else None)
         return _Pending(ctx, eligibility, missed)
 
@@ -180,24 +184,31 @@ class Router:
         query, missed = self._featurize.run(request, clock, self._deadline(deadline_ms))
         return self._before(request, profile, exclude, query, clock, missed)
 
-    def _complete(self, pending: _Pending, clock: StageClock) -> Decision:
-        """The sync strategy stage, then the rest."""
-        return self._finish(pending, clock.run("strategy", self._strategy.run, pending.ctx.query,
-                                               pending.eligibility.candidates, pending.missed), clock)
+    def _complete(self, pending: _Pending, clock: StageClock, *, after: bool = True) -> Decision:
+        """The sync strategy stage (the router's, or the one an extension chose), then the rest."""
+        stage = pending.ctx.stage or self._strategy
+        return self._finish(pending, clock.run("strategy", stage.run, pending.ctx.query,
+                                               pending.eligibility.candidates, pending.missed), clock, after=after)
 
-    def _finish(self, pending: _Pending, result: StrategyResult, clock: StageClock) -> Decision:
+    def _decide_context(self, ctx: DecisionContext) -> Decision:
+        """Eligibility, strategy, choice and explanation for a context an extension prepared, with no
+        extensions run (an experiment's shadow arm decides this way)."""
+        eligibility = eligible_candidates(ctx.candidates, ctx.query, ctx.profile, frozenset())
+        return self._complete(_Pending(ctx, eligibility), StageClock(), after=False)
+
+    def _finish(self, pending: _Pending, result: StrategyResult, clock: StageClock, *, after: bool = True) -> Decision:
         ctx, eligibility, _ = pending
         choice = clock.run("choice", choose, eligibility.candidates, result.quality, result.estimate, ctx.query,
                            ctx.profile, ctx.pin)
         why = clock.run("explain", explain, ctx, eligibility, choice, result)
         decision = Decision(
             candidate=eligibility.candidates[choice.first], ranking=choice.ranking, profile=ctx.profile.name,
-            strategy=self._strategy.name, category=why.category, confidence=why.confidence,
+            strategy=(ctx.stage or self._strategy).name, category=why.category, confidence=why.confidence,
             complexity=ctx.query.complexity, signals=ctx.query.signals, reason=why.reason, excluded=why.excluded,
             timings_ms=clock.finish(), fallback=result.failure is not None, details=dict(result.estimate.details),
             warnings=why.warnings, query=ctx.query,
         )
-        return self.extensions.after(decision, ctx) if self.extensions else decision
+        return self.extensions.after(decision, ctx) if self.extensions and after else decision
 
     # ------------------------------------------------------------------ public API
     def decide(self, prompt: Any = None, *, messages: Any = None, tools: Any = None, functions: Any = None,
@@ -224,7 +235,8 @@ class Router:
         query, missed = await self._featurize.arun(request, clock, self._deadline(deadline_ms))
         pending = self._before(request, chosen, names, query, clock, missed)
         clock.start()
-        result = await self._strategy.arun(query, pending.eligibility.candidates, missed)
+        result = await (pending.ctx.stage or self._strategy).arun(pending.ctx.query, pending.eligibility.candidates,
+                                                                  missed)
         clock.lap("strategy")
         return self._finish(pending, result, clock)
 

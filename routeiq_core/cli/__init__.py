@@ -21,7 +21,8 @@ from ..errors import RouteIQError
 __all__ = ["build_parser", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("decide", "catalog", "centroids", "strategies", "plugins", "train", "eval", "log", "config")
+COMMAND_MODULES = ("decide", "catalog", "centroids", "strategies", "plugins", "train", "eval", "log", "experiments",
+                   "config")
 
 
 def _version() -> str:

@@ -95,6 +95,8 @@ class DecisionRecord:
     warnings: tuple[str, ...] = ()
     experiment: str | None = None
     arm: str | None = None
+    served: bool = True  # False for a shadow arm's decision
+    shadow_of: str | None = None  # the served decision a shadow decision ran beside
     input_tokens: int = 0
     output_tokens: int = 0
     embedding_model: str | None = None  # the embedder's model_id (sha256), with the embedding
@@ -162,6 +164,7 @@ def record_of(decision: Decision, request: Request, *, store_embedding: bool = T
         timings_ms={k: round(v, 3) for k, v in decision.timings_ms.items()},
         warnings=tuple(clean_text(w, 500) for w in decision.warnings[:MAX_WARNINGS]),
         experiment=_opt(decision.details.get("experiment")), arm=_opt(decision.details.get("arm")),
+        served=decision.details.get("served", True) is not False, shadow_of=_opt(decision.details.get("shadow_of")),
         input_tokens=int(query.input_tokens) if query is not None else 0,
         output_tokens=int(query.output_tokens) if query is not None else 0,
         embedding_model=embedding_model if embedding is not None else None, embedding=embedding, prompt=clean_text(prompt, MAX_PROMPT) if store_prompt else None,

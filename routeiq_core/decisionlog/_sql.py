@@ -90,7 +90,8 @@ def _decision_row(r: DecisionRecord) -> dict[str, Any]:
         "ranking": [{"name": n, "model": m, "quality": q, "cost_usd": c, "score": sc} for n, m, q, c, sc in r.ranking],
         "signals": [{"name": n, "value": v, "weight": w} for n, v, w in r.signals],
         "timings_ms": dict(r.timings_ms), "warnings": list(r.warnings), "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens, "embedding_model": r.embedding_model,
+        "output_tokens": r.output_tokens, "embedding_model": r.embedding_model, "served": r.served,
+        "shadow_of": r.shadow_of,
     }
     row["details"] = json.dumps(details, ensure_ascii=False, allow_nan=False)
     row["embedding"] = r.embedding
