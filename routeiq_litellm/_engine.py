@@ -431,8 +431,13 @@ class RoutingEngine:
             "latency_ms": round(pick.elapsed_ms, 3),
         }
         if d is not None:
+            session = d.details.get("session") if isinstance(d.details.get("session"), dict) else None
             out.update(
                 id=d.id,
+                tier=d.candidate.tier,
+                experiment=d.details.get("experiment"),
+                arm=d.details.get("arm"),
+                session_tier=max(d.candidate.tier, session.get("pinned_tier") or 0) if session else None,
                 profile=d.profile,
                 category=d.category,
                 confidence=round(d.confidence, 4),
@@ -445,6 +450,10 @@ class RoutingEngine:
         else:
             out.update(
                 id=None,
+                tier=None,
+                experiment=None,
+                arm=None,
+                session_tier=None,
                 profile=None,
                 category=None,
                 confidence=None,
@@ -466,6 +475,7 @@ class RoutingEngine:
         merged.update(
             {
                 "routeiq_decision_id": record.get("id"),
+                "routeiq_arm": record.get("arm"),
                 "routeiq_deployment": record["deployment"],
                 "routeiq_model": record["model"],
                 "routeiq_category": record["category"],

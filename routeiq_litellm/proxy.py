@@ -163,9 +163,10 @@ class RouteIQProxyCallback(OutcomeRecorder):
         key = _engine.settings.metadata_key if _engine is not None else "routeiq"
         record = _record(data, key)
         if record is not None:
-            for key in ("id", "deployment", "model", "category", "profile", "confidence", "fallback"):
+            for key in ("id", "deployment", "model", "tier", "category", "profile", "confidence", "fallback",
+                        "experiment", "arm", "session_tier"):
                 if record.get(key) is not None:
-                    out[f"x-routeiq-{key}"] = str(record[key])
+                    out[f"x-routeiq-{key.replace('_', '-')}"] = str(record[key])
         return out
 
 

@@ -73,6 +73,7 @@ class Experiments:
         self.experiments = [e if isinstance(e, ExperimentConfig) else validate_config(ExperimentConfig, e, "experiment")
                             for e in experiments]
         check_overlaps(self.experiments)
+        self._windows = [(exp, *exp._bounds()) for exp in self.experiments]  # computed once: checked per request
         self._arms: dict[tuple[str, str], _Arm] = {}
         self._router: Router | None = None
         self._shadow_queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=SHADOW_QUEUE)
@@ -137,8 +138,8 @@ class Experiments:
 
     def before_decide(self, ctx: DecisionContext) -> None:
         now = time.time()
-        for exp in self.experiments:
-            if not exp.active(now):
+        for exp, start, stop in self._windows:
+            if not start <= now < stop:
                 continue
             unit = self._unit(exp, ctx)
             note = None

@@ -62,6 +62,7 @@ def test_stamp_merges_into_existing_spend_logs_metadata() -> None:
     assert metadata["spend_logs_metadata"] == {
         "job": "nightly",
         "routeiq_decision_id": None,
+        "routeiq_arm": None,
         "routeiq_deployment": "a",
         "routeiq_model": "openai/gpt-4o-mini",
         "routeiq_category": None,
