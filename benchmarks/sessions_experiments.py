@@ -4,7 +4,7 @@ decide() p50 / p99 for: nothing; sessions on the in-memory store; sessions on a 
 redis-server (started here on a free port, if the binary is installed); an experiment with two
 served arms; the same experiment plus a shadow arm (the shadow runs on a background thread;
 the served request does not wait for it). Every decide() runs the real forward pass (no
-embedding cache); variants are interleaved round by round.
+embedding cache); the variants decide each prompt back to back, so drift hits them alike.
 
     python benchmarks/sessions_experiments.py [--n 300] [--rounds 5]
 """
@@ -66,8 +66,8 @@ def main() -> None:
         for t, m in zip(texts[:20], metadata[:20]):
             router.decide(t, metadata=m)
     for _ in range(args.rounds):
-        for name, router in variants.items():
-            for t, m in zip(texts, metadata):
+        for t, m in zip(texts, metadata):  # every variant on the same prompt, back to back
+            for name, router in variants.items():
                 t0 = time.perf_counter()
                 router.decide(t, metadata=m)
                 times[name].append((time.perf_counter() - t0) * 1e3)

@@ -284,7 +284,12 @@ class Router:
         return await asyncio.to_thread(self.feedback, decision, quality, **outcome)
 
     def close(self) -> None:
-        """Write what the decision log has queued (and the refinement evidence) and close it."""
+        """Let the extensions finish (shadow decisions), write what the decision log has queued (and the
+        refinement evidence) and close it."""
+        for ext in self._extensions:
+            close = getattr(ext, "close", None)
+            if callable(close) and ext is not self.log:
+                close()
         if self.log is not None:
             if self.observations:
                 save_refinement(self)

@@ -78,6 +78,8 @@ class Experiments:
         self._router: Router | None = None
         self._shadow_queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=SHADOW_QUEUE)
         self._shadow_thread: threading.Thread | None = None
+        self._in_flight = 0
+        self._flight_lock = threading.Lock()
 
     # ------------------------------------------------------------------ building the arms
     def bind_router(self, router: Router) -> None:
@@ -179,7 +181,9 @@ class Experiments:
             self._shadow_thread = threading.Thread(target=self._shadow_loop, name="routeiq-shadow", daemon=True)
             self._shadow_thread.start()
         try:
-            self._shadow_queue.put_nowait((exp, arm, served, ctx))
+            with self._flight_lock:
+                self._shadow_queue.put_nowait((exp, arm, served, ctx))
+                self._in_flight += 1
         except queue.Full:
             ctx.router.counters.inc("shadow_dropped")
 
@@ -190,6 +194,9 @@ class Experiments:
                 self._shadow_decide(exp, arm, served, ctx)
             except Exception:
                 ctx.router.counters.inc("shadow_failures")
+            finally:
+                with self._flight_lock:
+                    self._in_flight -= 1
 
     def _shadow_decide(self, exp: ExperimentConfig, arm: _Arm, served: Decision, ctx: DecisionContext) -> None:
         import dataclasses
@@ -209,9 +216,12 @@ class Experiments:
         router.counters.inc("shadow_decisions")
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until the queued shadow decisions are made (tests, shutdown)."""
+        """Wait until the queued shadow decisions are made and handed to the log (tests, shutdown)."""
         end = time.monotonic() + timeout
-        while not self._shadow_queue.empty() and time.monotonic() < end:
-            time.sleep(0.01)
-        time.sleep(0.02)
-        return self._shadow_queue.empty()
+        while self._in_flight and time.monotonic() < end:
+            time.sleep(0.005)
+        return self._in_flight == 0
+
+    def close(self) -> None:
+        """Finish the queued shadow decisions (``Router.close`` calls it before closing the log)."""
+        self.flush()
