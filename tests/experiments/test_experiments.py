@@ -168,3 +168,30 @@ def test_the_statistics_on_a_replay_of_mmlu(capsys: pytest.CaptureFixture[str]) 
               f"difference; at the true difference the formula says {n_true} per arm; detected in {power:.0%} of "
               f"{runs} runs; A/A false positives {fpr:.1%}")
     assert 0.7 <= power <= 0.92 and fpr <= 0.09
+
+
+def test_artifact_and_centroid_arms(embedder: OnnxEmbedder, tmp_path: Path) -> None:
+    """An arm can load a trained artifact (kNN trained here on real embeddings) or use its own
+    centroid set; the decision of that arm is made with them."""
+    from routeiq_core import RoutingDataset
+    from routeiq_strategies.knn import KNNStrategy
+
+    prompts = [f"Prove lemma {i} rigorously, step by step." for i in range(15)] + \
+              [f"hello number {i}, how are you?" for i in range(15)]
+    scores = np.array([[0.0, 0.0, 1.0]] * 15 + [[1.0, 1.0, 1.0]] * 15)
+    data = RoutingDataset(ids=tuple(str(i) for i in range(30)), prompts=tuple(prompts),
+                          models=("openai/gpt-4o-mini", "openai/gpt-4.1", "openai/o3"), scores=scores,
+                          embeddings=embedder.embed_many(prompts), embedding_model=embedder.model_id)
+    knn = KNNStrategy()
+    knn.fit(data)
+    knn.save(tmp_path / "knn")
+    centroids = Path(__import__("routeiq_core").__file__).parent / "data" / "centroids"
+    exp = {"name": "arms", "unit": "user", "arms": [{"name": "knn", "artifact": str(tmp_path / "knn")},
+                                                    {"name": "own-centroids", "weight": 0.0001,
+                                                     "centroids": str(centroids)}]}
+    router = Router.from_config({"experiments": [exp]}, candidates=CANDIDATES, embedder=embedder)
+    users = {assign("arms", f"user:u{i}", [ArmConfig(**a) for a in exp["arms"]]).name: f"u{i}" for i in range(30000)}
+    knn_d = router.decide("Prove lemma 99 rigorously, step by step.", metadata={"user": users["knn"]})
+    assert knn_d.details["arm"] == "knn" and knn_d.strategy == "knn" and knn_d.name == "big"
+    own = router.decide("Prove lemma 99 rigorously, step by step.", metadata={"user": users["own-centroids"]})
+    assert own.details["arm"] == "own-centroids" and own.strategy == "centroid" and own.category is not None

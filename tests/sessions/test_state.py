@@ -110,3 +110,20 @@ def test_a_slow_redis_costs_at_most_its_timeout(redis: Any) -> None:
     assert value == "v"  # answered from the local copy
     assert first < 0.5 and second < 0.01  # one timeout, then local without waiting (retry in 5 s)
     assert store.counters.get("state_failures") == 1
+
+
+def test_redis_down_at_start() -> None:
+    """A store whose server is not there when it is opened: local state, one warning, no exception;
+    sessions go on with it."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    store = open_store(f"redis://127.0.0.1:{port}/0")
+    with pytest.warns(StateWarning, match="using process-local state"):
+        store.set("k", "v")
+    assert store.get("k") == "v" and store.counters.get("state_failures") >= 1
+    router = Router(CANDIDATES, extensions=[Sessions(store)])
+    first = router.decide(PROOF, metadata={"session_id": "x"})
+    assert router.decide("ok, continue", metadata={"session_id": "x"}).candidate.tier >= first.candidate.tier
