@@ -22,6 +22,9 @@ log = logging.getLogger("routeiq")
 
 #: Refinement evidence is written to the log's database after this many observations.
 SAVE_EVERY = 25
+#: Reports of these sources say whether the *call* worked (LiteLLM's outcomes, the client adapters'),
+#: not whether the answer was good: logged, but their success does not train quality (a score does).
+TRANSPORT_SOURCES = frozenset({"litellm", "client"})
 
 
 @runtime_checkable
@@ -78,14 +81,15 @@ def record_feedback(router: Router, decision: Decision | str, quality: float | N
     stored = None
     if router.log is not None:
         stored = router.log.feedback(decision_id, **outcome)
-        value = stored.score if stored.score is not None else (
-            None if stored.success is None else float(stored.success))
     else:
         from .decisionlog import Feedback
 
-        value = Feedback.build(decision_id, **outcome).score  # validates like the log does
-        value = value if value is not None else (None if outcome.get("success") is None
-                                                 else float(bool(outcome["success"])))
+        stored = Feedback.build(decision_id, **outcome)  # validates like the log does
+    value = stored.score
+    if value is None and stored.success is not None and stored.source not in TRANSPORT_SOURCES:
+        value = float(stored.success)
+    if router.log is None:
+        stored = None
     if online and value is not None:
         if isinstance(decision, Decision) and decision.query is not None:
             router._strategy.learn(decision.query, decision.candidate, value)

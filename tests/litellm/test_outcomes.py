@@ -49,6 +49,10 @@ def test_every_routed_call_records_its_outcome(litellm: Any, tmp_path: Path) -> 
         assert served[o.served_by] == f"served by {o.served_by}"
         assert o.latency_ms is not None and o.latency_ms >= 0
         assert o.cost_usd is not None and o.cost_usd > 0  # LiteLLM's own price map, local copy
+    # a call that worked says nothing about the answer: LiteLLM's outcomes do not refine quality
+    assert engine._template.strategy.refinement_state() == {}
+    engine.feedback(rows[0].record.id, score=0.2, source="user")  # a user's score does
+    assert engine._template.strategy.refinement_state() != {}
     logger.close()
 
 
