@@ -49,21 +49,40 @@ def decision_logger(log: Any, registry: StrategyRegistry | None = None) -> Any:
 
 def operations_extensions(cfg: RouterConfig) -> list[Any]:
     """The extensions a config asks for, in their order after the caller's own: sessions, experiments,
-    exploration (the decision log is added last by the Router itself)."""
+    policies, exploration, then telemetry (OpenTelemetry, Prometheus, decision hooks); the decision
+    log is added last by the Router itself. Sessions and budgets share one state store."""
     out: list[Any] = []
+    from .state import open_store
+
+    store = open_store(cfg.state) if (cfg.session_policy != "off" or cfg.policies is not None) else None
     if cfg.session_policy != "off":
         from ._sessions import Sessions
-        from .state import open_store
 
-        out.append(Sessions(open_store(cfg.state), policy=cfg.session_policy, ttl_s=cfg.session_ttl_s))
+        out.append(Sessions(store, policy=cfg.session_policy, ttl_s=cfg.session_ttl_s))
     if cfg.experiments:
         from .experiments import Experiments
 
         out.append(Experiments(cfg.experiments))
+    if cfg.policies is not None:  # after the arms: a policy has the last word on what may serve
+        from .policies import Policies
+
+        out.append(Policies(cfg.policies, store=store))
     if cfg.exploration is not None:
         from ._exploration import Exploration
 
         out.append(Exploration(**cfg.exploration.model_dump()))
+    if cfg.telemetry:  # after every extension that changes the decision: they see it as served
+        from .telemetry import OpenTelemetryExtension
+
+        out.append(OpenTelemetryExtension())
+    if cfg.prometheus:
+        from .telemetry import PrometheusMetrics
+
+        out.append(PrometheusMetrics())
+    if cfg.decision_hooks:
+        from .telemetry import DecisionHooks
+
+        out.append(DecisionHooks())
     return out
 
 

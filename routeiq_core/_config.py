@@ -70,8 +70,14 @@ class RouterConfig(BaseModel):
         "upgrade-only", description="How the turns of a conversation are routed: upgrade-only, sticky or off.")
     session_ttl_s: float = Field(1800.0, gt=0, le=7 * 86400, allow_inf_nan=False,
                                  description="How long a session's pin lives after its last turn, in seconds.")
+    policies: str | dict[str, Any] | None = Field(None, description="Policy rules and budgets: a YAML/JSON file "
+                                                  "or the mapping itself (see docs/operations/policies.md).")
     experiments: list[ExperimentConfig] = Field(default_factory=list, description="A/B and shadow experiments "
                                                 "(see docs/operations/experiments.md).")
+    telemetry: bool = Field(True, description="OpenTelemetry spans and metrics through the global providers "
+                            "(a no-op without opentelemetry-api or an SDK).")
+    prometheus: bool = Field(False, description="Prometheus metrics (prometheus-client).")
+    decision_hooks: bool = Field(False, description="Call the plugins' routeiq_on_decision hooks.")
     exploration: ExplorationConfig | None = Field(None, description="Serve a close alternative now and then, with "
                                                   "logged propensities, for off-policy evaluation.")
 
@@ -91,7 +97,7 @@ def read_config_data(path: str | os.PathLike[str], what: str = "router config") 
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    for key in ("artifact", "centroids", "candidates"):
+    for key in ("artifact", "centroids", "candidates", "policies"):
         value = data.get(key)
         if isinstance(value, str) and not Path(value).is_absolute():
             data[key] = str(base / value)

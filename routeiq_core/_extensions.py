@@ -33,7 +33,7 @@ from ._decision import Decision
 from ._profiles import Profile, resolve_profile
 from ._request import Request
 from ._types import Query
-from .errors import ConfigError, ExtensionWarning, describe_error
+from .errors import ConfigError, ExtensionWarning, PolicyError, describe_error
 
 if TYPE_CHECKING:
     from ._strategy import Strategy
@@ -179,6 +179,8 @@ class ExtensionRunner:
             state = ctx._state()
             try:
                 ext.before_decide(ctx)
+            except PolicyError:
+                raise  # a rejection is the request's answer, not a failure of the extension
             except Exception as exc:
                 ctx._restore(state)
                 ctx.warnings.append(self._failed(ext, "before_decide", exc))

@@ -88,6 +88,14 @@ def record_feedback(router: Router, decision: Decision | str, quality: float | N
     value = stored.score
     if value is None and stored.success is not None and stored.source not in TRANSPORT_SOURCES:
         value = float(stored.success)
+    for ext in router._extensions:  # e.g. budgets charging the real cost
+        hook = getattr(ext, "on_feedback", None)
+        if callable(hook):
+            try:
+                hook(stored.decision_id, stored)
+            except Exception as exc:
+                router.counters.inc("extension_failures")
+                log.warning("routeiq: extension %s failed in on_feedback (%s)", type(ext).__name__, type(exc).__name__)
     if router.log is None:
         stored = None
     if online and value is not None:

@@ -32,7 +32,8 @@ __all__ = ["ENV_PREFIX", "ROUTER_FIELDS", "RouteIQSettings", "effective_config",
 ENV_PREFIX = "ROUTEIQ_"
 #: Settings that override the same-named field of a router config file.
 ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "deadline_ms", "log", "log_prompts",
-                 "log_embeddings", "state", "session_policy", "session_ttl_s")
+                 "log_embeddings", "state", "session_policy", "session_ttl_s", "policies", "telemetry", "prometheus",
+                 "decision_hooks")
 
 C = TypeVar("C", bound=RouterConfig)
 
@@ -74,6 +75,12 @@ class RouteIQSettings(BaseSettings):
     session_ttl_s: float | None = Field(None, gt=0, le=7 * 86400, allow_inf_nan=False,
                                         description="How long a session's pin lives after its last turn "
                                         "(default 1800 s).")
+    policies: Path | None = Field(None, description="A policy file (YAML/JSON rules and budgets; see "
+                                  "docs/operations/policies.md).")
+    telemetry: bool | None = Field(None, description="OpenTelemetry spans and metrics (default on; a no-op "
+                                   "without an OpenTelemetry SDK).")
+    prometheus: bool | None = Field(None, description="Prometheus metrics (default off; needs prometheus-client).")
+    decision_hooks: bool | None = Field(None, description="Call plugins' `routeiq_on_decision` hooks (default off).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "
@@ -88,7 +95,8 @@ class RouteIQSettings(BaseSettings):
     def _blank_is_false(cls, value: Any) -> Any:
         return False if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("config", "artifact", "candidates", "centroids", "embedding_model", "cache_dir", mode="before")
+    @field_validator("config", "artifact", "candidates", "centroids", "embedding_model", "cache_dir", "policies",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

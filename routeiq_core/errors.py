@@ -8,7 +8,8 @@ Everything RouteIQ raises on purpose derives from :class:`RouteIQError`, so one
     │   ├── UnknownProfileError   a profile name that does not exist
     │   └── DecisionLogError      a decision-log URL, file or schema that cannot be used
     ├── RequestError           a malformed request: prompt, messages, tools, metadata (ValueError)
-    │   └── FeedbackError         feedback for an unknown decision, or an invalid outcome
+    │   ├── FeedbackError         feedback for an unknown decision, or an invalid outcome
+    │   └── PolicyError           a policy rule or budget rejected the request (the LiteLLM proxy: 403)
     ├── CandidateError         a malformed candidate or catalog                     (ValueError)
     ├── NoCandidatesError      nothing left to choose from                          (ValueError)
     ├── EmbeddingError         the embedding model or tokenizer is missing/corrupt
@@ -50,6 +51,7 @@ __all__ = [
     "MissingDependencyError",
     "NoCandidatesError",
     "NotFittedError",
+    "PolicyError",
     "PluginError",
     "PluginLoadWarning",
     "RequestError",
@@ -149,6 +151,17 @@ class DecisionLogError(ConfigError):
 
 class FeedbackError(RequestError):
     """Feedback for an unknown decision id, or an outcome value out of range."""
+
+
+class PolicyError(RequestError):
+    """A policy rule or budget rejected the request; ``rule`` names it. Not contained by the extension
+    runner: it reaches the caller (the LiteLLM adapters answer 403 with its message)."""
+
+    status_code = 403
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message, field="policy")
+        self.rule = rule
 
 
 class DecisionLogWarning(RouteIQWarning):

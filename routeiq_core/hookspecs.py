@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
+    from ._decision import Decision
     from ._embedding import Embedder
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "RegisterStrategy",
     "hookimpl",
     "hookspec",
+    "routeiq_on_decision",
+    "routeiq_on_decision_async",
     "routeiq_register_decision_logs",
     "routeiq_register_embedders",
     "routeiq_register_strategies",
@@ -108,3 +111,17 @@ def routeiq_register_decision_logs(register: RegisterDecisionLog) -> None:
     URL ``scheme://...`` and returns an object implementing
     :class:`~routeiq_core.decisionlog.DecisionLog`. Returns nothing.
     """
+
+
+@hookspec
+def routeiq_on_decision(decision: Decision) -> None:
+    """Called after every decision of a router with decision hooks on (your own sink: a queue, a
+    metric, a log). Runs on the request's thread: keep it quick. An exception is contained:
+    counted in ``hook_failures`` and logged, the decision goes on. Never receives prompt text
+    unless you read ``decision.query``."""
+
+
+@hookspec
+def routeiq_on_decision_async(decision: Decision) -> None:
+    """The async twin of :func:`routeiq_on_decision`: a coroutine function, run on RouteIQ's
+    background event loop (the request does not wait for it). Exceptions are contained likewise."""

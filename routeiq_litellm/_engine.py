@@ -27,7 +27,7 @@ from typing import Any
 from routeiq_core import Candidate, Decision, Router
 from routeiq_core._request import ROLES
 from routeiq_core._strategy import AsyncStrategy
-from routeiq_core.errors import describe_error
+from routeiq_core.errors import PolicyError, describe_error
 
 from ._compat import deployment_id, is_blocked
 from .candidates import ModelInfoLookup, deployment_candidates, group_key
@@ -370,6 +370,8 @@ class RoutingEngine:
             checked, warnings = self._known_profile(router, inputs)
             decision = router.decide(**checked, exclude=self._exclude(deployments, pool))
             pick = self._to_pick(decision, pool, excluded, warnings)
+        except PolicyError:
+            raise  # a policy's rejection is the request's answer (403), not a RouteIQ failure
         except Exception as exc:
             pick = self._fallback(pool, excluded, exc, group)
         pick.elapsed_ms = (time.perf_counter() - t0) * 1e3
@@ -402,6 +404,8 @@ class RoutingEngine:
                 checked, warnings = self._known_profile(router, inputs)
                 decision = await router.adecide(**checked, exclude=self._exclude(deployments, pool))
                 pick = self._to_pick(decision, pool, excluded, warnings)
+        except PolicyError:
+            raise
         except Exception as exc:
             pick = self._fallback(pool, excluded, exc, group)
         pick.elapsed_ms = (time.perf_counter() - t0) * 1e3

@@ -31,7 +31,8 @@ class AdapterSettings(RouterConfig):
     #: Settings the environment may override (candidates come from the deployments here).
     env_overrides: ClassVar[tuple[str, ...]] = ("profile", "strategy", "artifact", "centroids", "deadline_ms",
                                                  "log", "log_prompts", "log_embeddings", "state",
-                                                 "session_policy", "session_ttl_s")
+                                                 "session_policy", "session_ttl_s", "policies", "telemetry",
+                                                 "prometheus", "decision_hooks")
 
     deadline_ms: float | None = Field(
         2000.0, gt=0, allow_inf_nan=False,
