@@ -14,6 +14,7 @@ healthy deployment left (LiteLLM then runs its fallbacks).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import threading
@@ -399,7 +400,9 @@ class RoutingEngine:
                 call = functools.partial(
                     self.decide, deployments, pool, excluded, inputs, group=group
                 )
-                pick = await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+                # the caller's context (its OpenTelemetry span) goes along into the thread
+                context = contextvars.copy_context()
+                pick = await asyncio.get_running_loop().run_in_executor(self._pool(), context.run, call)
             else:
                 checked, warnings = self._known_profile(router, inputs)
                 decision = await router.adecide(**checked, exclude=self._exclude(deployments, pool))
