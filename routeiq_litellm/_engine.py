@@ -14,13 +14,15 @@ healthy deployment left (LiteLLM then runs its fallbacks).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +40,10 @@ from .settings import AdapterSettings
 __all__ = ["Pick", "RoutingEngine", "metadata_of", "previous_deployment_ids"]
 
 log = logging.getLogger("routeiq.litellm")
+#: One structured INFO line per decision (no prompt text): ``logging.getLogger("routeiq.decisions")``.
+decision_log = logging.getLogger("routeiq.decisions")
+_LOG_FIELDS = ("id", "model_group", "deployment", "model", "tier", "category", "profile", "confidence",
+               "complexity", "strategy", "fallback", "experiment", "arm", "session_tier", "latency_ms", "attempt")
 
 Deployment = Mapping[str, Any]
 MAX_CACHED_GROUPS = 256
@@ -99,6 +105,12 @@ def _routing_metadata(md: Mapping[str, Any] | None) -> dict[str, Any]:
         value = md.get(key)
         if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
             out[key] = value
+    # The identity LiteLLM authenticated wins over what the client wrote into its metadata: a client
+    # must not choose its own team or key for profiles, policies and budgets.
+    for authenticated, claimed in (("user_api_key_alias", "key_alias"), ("user_api_key_team_id", "team"),
+                                   ("user_api_key_team_id", "team_id"), ("user_api_key_user_id", "user")):
+        if authenticated in out:
+            out.pop(claimed, None)
     tags = md.get("tags")
     if isinstance(tags, (list, tuple)) and all(isinstance(t, str) for t in tags):
         out["tags"] = list(tags)
@@ -131,6 +143,24 @@ def _responses_input_messages(items: Sequence[Any]) -> tuple[list[dict[str, Any]
         elif isinstance(item, Mapping) and item.get("role") in ROLES:
             messages.append({"role": item["role"], "content": item.get("content")})
     return messages, texts
+
+
+@contextlib.contextmanager
+def _current_span(span: Any) -> Iterator[None]:
+    """Make LiteLLM's request span the current one, so RouteIQ's ``routeiq.decide`` nests under it."""
+    if span is None:
+        yield
+        return
+    try:
+        from opentelemetry import context, trace
+    except ImportError:
+        yield
+        return
+    token = context.attach(trace.set_span_in_context(span))
+    try:
+        yield
+    finally:
+        context.detach(token)
 
 
 class RoutingEngine:
@@ -293,6 +323,9 @@ class RoutingEngine:
         header_profile = _header(md, self.settings.profile_header)
         if header_profile:
             out["profile"] = header_profile
+        parent = (md or {}).get("litellm_parent_otel_span")
+        if parent is not None:
+            out["_otel_parent"] = parent  # LiteLLM passes its request span explicitly, not as the current one
         return out
 
     def deadline_ms(self, request_kwargs: Mapping[str, Any]) -> float | None:
@@ -341,7 +374,7 @@ class RoutingEngine:
         Team and key profiles are checked when the router is built; a per-request name is
         user input and must not fail the request.
         """
-        out = dict(inputs)
+        out = {k: v for k, v in inputs.items() if not k.startswith("_")}  # "_otel_parent" is the engine's
         md = dict(out.get("metadata") or {})
         warnings = []
         for where, holder, key in (("header", out, "profile"), ("metadata", md, "routeiq_profile")):
@@ -369,7 +402,8 @@ class RoutingEngine:
         try:
             router = self.router_for(deployments)
             checked, warnings = self._known_profile(router, inputs)
-            decision = router.decide(**checked, exclude=self._exclude(deployments, pool))
+            with _current_span(inputs.get("_otel_parent")):
+                decision = router.decide(**checked, exclude=self._exclude(deployments, pool))
             pick = self._to_pick(decision, pool, excluded, warnings)
         except PolicyError:
             raise  # a policy's rejection is the request's answer (403), not a RouteIQ failure
@@ -405,7 +439,8 @@ class RoutingEngine:
                 pick = await asyncio.get_running_loop().run_in_executor(self._pool(), context.run, call)
             else:
                 checked, warnings = self._known_profile(router, inputs)
-                decision = await router.adecide(**checked, exclude=self._exclude(deployments, pool))
+                with _current_span(inputs.get("_otel_parent")):
+                    decision = await router.adecide(**checked, exclude=self._exclude(deployments, pool))
                 pick = self._to_pick(decision, pool, excluded, warnings)
         except PolicyError:
             raise
@@ -470,6 +505,7 @@ class RoutingEngine:
                 ranking=[],
                 warnings=list(pick.warnings),
             )
+        decision_log.info("routeiq decision %s", json.dumps({k: out.get(k) for k in _LOG_FIELDS}))  # one a pick
         return out
 
     def stamp(self, metadata: dict[str, Any] | None, record: Mapping[str, Any]) -> None:

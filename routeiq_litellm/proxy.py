@@ -75,6 +75,20 @@ def _record(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     return record if isinstance(record, Mapping) else None
 
 
+def _keep_served_model_name(data: dict[str, Any]) -> None:
+    """Ask LiteLLM not to restamp the response's ``model`` with the requested group name, so the body
+    can name the served model (LiteLLM's own metadata flag for routers; absent in other versions)."""
+    try:
+        from litellm.constants import RETURN_RAW_MODEL_NAME_METADATA_KEY as key
+    except ImportError:
+        return
+    md = data.get("metadata")
+    if isinstance(md, dict):
+        md[key] = True
+    elif md is None:
+        data["metadata"] = {key: True}
+
+
 class RouteIQProxyCallback(OutcomeRecorder):
     """Binds RouteIQ to the proxy's router (``bind=True``); adds ``x-routeiq-*`` headers; records
     each routed call's outcome in the decision log when the settings name one."""
@@ -143,12 +157,80 @@ class RouteIQProxyCallback(OutcomeRecorder):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> Any:
+        _keep_served_model_name(data)
         if self.bind:
             router = self._proxy_router()
             if self.ensure_bound(router):
                 # Load the embedding model off the event loop before the first pick needs it.
                 await asyncio.get_running_loop().run_in_executor(None, self._warm_up, router)
         return data
+
+    # ------------------------------------------------------------------ visible decisions
+    def _key(self) -> str:
+        return _engine.settings.metadata_key if _engine is not None else "routeiq"
+
+    @staticmethod
+    def _public(record: Mapping[str, Any]) -> dict[str, Any]:
+        """What a client sees of the decision in the response body (no prompt text)."""
+        keys = ("id", "deployment", "model", "tier", "category", "profile", "confidence", "fallback", "experiment",
+                "arm", "session_tier")
+        return {k: record.get(k) for k in keys if record.get(k) is not None}
+
+    async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
+        """The response body names the served model (not the group) and carries a ``routeiq`` object."""
+        record = _record(data, self._key())
+        if record is not None and response is not None:
+            try:
+                if record.get("model"):
+                    response.model = record["model"]
+                response.routeiq = self._public(record)
+            except Exception as exc:  # a response type that takes no attributes: headers still say it
+                log.debug("routeiq: could not annotate the response (%s)", type(exc).__name__)
+        return response
+
+    async def async_post_call_streaming_iterator_hook(self, user_api_key_dict: Any, response: Any,
+                                                      request_data: dict[str, Any]) -> Any:
+        """Every stream chunk names the served model (the ``routeiq`` object is in the headers: LiteLLM's
+        chunk type does not serialise extra fields)."""
+        record = _record(request_data, self._key())
+        async for chunk in response:
+            if record is not None and record.get("model"):
+                try:
+                    chunk.model = record["model"]
+                except Exception:
+                    pass
+            yield chunk
+
+    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> Any:
+        """After the pick, before the call: copy the decision into the spend logs' metadata (the
+        routing-plugin route keeps it in ``routing_plugin_signals`` only)."""
+        try:
+            for md in (kwargs.get("metadata"), kwargs.get("litellm_metadata")):
+                if not isinstance(md, dict) or _engine is None:
+                    continue
+                record = _record({"metadata": md}, self._key())
+                spend = md.get("spend_logs_metadata")
+                if record is not None and not (isinstance(spend, Mapping) and "routeiq_decision_id" in spend):
+                    _engine.stamp(md, record)
+        except Exception as exc:
+            log.debug("routeiq: could not stamp the spend logs (%s)", type(exc).__name__)
+        return None
+
+    async def async_post_call_failure_hook(self, request_data: dict[str, Any], original_exception: Exception,
+                                           user_api_key_dict: Any, traceback_str: str | None = None) -> Any:
+        """A policy's rejection becomes a 403 with the rule's message (not a 500)."""
+        from routeiq_core.errors import PolicyError
+
+        exc: BaseException | None = original_exception
+        for _ in range(5):  # LiteLLM may wrap it
+            if isinstance(exc, PolicyError) or exc is None:
+                break
+            exc = exc.__cause__ or exc.__context__
+        if isinstance(exc, PolicyError):
+            from fastapi import HTTPException
+
+            raise HTTPException(status_code=403, detail={"error": str(exc), "routeiq_rule": exc.rule})
+        return None
 
     # ------------------------------------------------------------------ response headers
     async def async_post_call_response_headers_hook(
@@ -197,27 +279,32 @@ async def feedback_endpoint(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 200, {"recorded": True, "decision_id": report.decision_id, "feedback_id": report.id}
 
 
-def add_feedback_route(app: Any) -> bool:
-    """Add ``POST /routeiq/feedback`` to the proxy's FastAPI app, behind LiteLLM's own key check
-    (``Authorization: Bearer <a proxy key>``). True if it added the route."""
+def proxy_key() -> Any:
+    """A FastAPI dependency: LiteLLM's own key check; any failure in it (a bad key, no database for
+    virtual keys) is a 401 that reveals nothing."""
     import inspect
 
-    from fastapi import Depends, HTTPException, Request
-    from fastapi.responses import JSONResponse
+    from fastapi import HTTPException
     from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 
-    if any(getattr(route, "path", None) == FEEDBACK_PATH for route in app.routes):
-        return False
-
-    async def proxy_key(**credentials: Any) -> Any:
-        """LiteLLM's own key check; any failure in it (a bad key, no database for virtual keys)
-        is a 401 that reveals nothing."""
+    async def check(**credentials: Any) -> Any:
         try:
             return await user_api_key_auth(**credentials)
         except Exception:
             raise HTTPException(status_code=401, detail="a valid proxy key is required") from None
 
-    proxy_key.__signature__ = inspect.signature(user_api_key_auth)  # type: ignore[attr-defined]
+    check.__signature__ = inspect.signature(user_api_key_auth)  # type: ignore[attr-defined]
+    return check
+
+
+def add_feedback_route(app: Any) -> bool:
+    """Add ``POST /routeiq/feedback`` to the proxy's FastAPI app, behind LiteLLM's own key check
+    (``Authorization: Bearer <a proxy key>``). True if it added the route."""
+    from fastapi import Depends, Request
+    from fastapi.responses import JSONResponse
+
+    if any(getattr(route, "path", None) == FEEDBACK_PATH for route in app.routes):
+        return False
 
     async def routeiq_feedback(request: Any) -> Any:
         try:
@@ -230,10 +317,48 @@ def add_feedback_route(app: Any) -> bool:
     # real objects, not the strings `from __future__ import annotations` makes: FastAPI reads them
     routeiq_feedback.__annotations__ = {"request": Request, "return": JSONResponse}
     app.add_api_route(FEEDBACK_PATH, routeiq_feedback, methods=["POST"], tags=["RouteIQ"],
-                      dependencies=[Depends(proxy_key)])
+                      dependencies=[Depends(proxy_key())])
     # LiteLLM may register catch-all routes (pass-through endpoints): ours must match first.
     app.router.routes.insert(0, app.router.routes.pop())
     return True
+
+
+METRICS_PATH = "/routeiq/metrics"
+
+
+def add_metrics_route(app: Any) -> bool:
+    """``GET /routeiq/metrics``: RouteIQ's Prometheus metrics (all workers' in multiprocess mode),
+    behind the proxy's key check like the feedback endpoint."""
+    from fastapi import Depends
+    from fastapi.responses import Response
+
+    if any(getattr(route, "path", None) == METRICS_PATH for route in app.routes):
+        return False
+    async def routeiq_metrics() -> Any:
+        from routeiq_core.errors import MissingDependencyError
+        from routeiq_core.telemetry import metrics_text
+
+        try:
+            return Response(metrics_text(), media_type="text/plain; version=0.0.4")
+        except MissingDependencyError as exc:
+            return Response(str(exc), status_code=503)
+
+    app.add_api_route(METRICS_PATH, routeiq_metrics, methods=["GET"], tags=["RouteIQ"],
+                      dependencies=[Depends(proxy_key())])
+    app.router.routes.insert(0, app.router.routes.pop())
+    return True
+
+
+def _decision_lines() -> None:
+    """One INFO line per decision on stderr in the proxy, unless the logger is configured already."""
+    from ._engine import decision_log
+
+    if not decision_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s routeiq %(levelname)s %(message)s"))
+        decision_log.addHandler(handler)
+        decision_log.setLevel(logging.INFO)
+        decision_log.propagate = False
 
 
 def _add_route_in_the_proxy() -> None:
@@ -242,10 +367,12 @@ def _add_route_in_the_proxy() -> None:
     server = sys.modules.get("litellm.proxy.proxy_server")
     if server is None or getattr(server, "app", None) is None:
         return  # imported outside the proxy (tests, the SDK): no web app to extend
+    _decision_lines()
     try:
         add_feedback_route(server.app)
-    except Exception as exc:  # routing must work even if the endpoint cannot be added
-        log.warning("routeiq: could not add %s to the proxy (%s)", FEEDBACK_PATH, type(exc).__name__)
+        add_metrics_route(server.app)
+    except Exception as exc:  # routing must work even if the endpoints cannot be added
+        log.warning("routeiq: could not add RouteIQ's endpoints to the proxy (%s)", type(exc).__name__)
 
 
 _add_route_in_the_proxy()

@@ -16,7 +16,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from routeiq_core import Candidate, OnnxEmbedder, Router, default_embedder
 from routeiq_core.hookspecs import hookimpl
-from routeiq_core.telemetry import DecisionHooks, OpenTelemetryExtension, PrometheusMetrics, metrics_text
+from routeiq_core.telemetry import (
+    DecisionHooks,
+    OpenTelemetryExtension,
+    PrometheusMetrics,
+    metrics_text,
+)
 
 CANARY = "CANARY-telemetry-91d2-never-exported"
 CANDIDATES = [
