@@ -81,6 +81,10 @@ class RouteIQSettings(BaseSettings):
                                    "without an OpenTelemetry SDK).")
     prometheus: bool | None = Field(None, description="Prometheus metrics (default off; needs prometheus-client).")
     decision_hooks: bool | None = Field(None, description="Call plugins' `routeiq_on_decision` hooks (default off).")
+    prometheus_multiproc_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
+        description="prometheus-client's own variable: with it set (before the workers start), RouteIQ's "
+        "Prometheus metrics add up every worker's values (multiprocess mode).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "
@@ -96,7 +100,7 @@ class RouteIQSettings(BaseSettings):
         return False if isinstance(value, str) and not value.strip() else value
 
     @field_validator("config", "artifact", "candidates", "centroids", "embedding_model", "cache_dir", "policies",
-                     mode="before")
+                     "prometheus_multiproc_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -124,8 +128,8 @@ class RouteIQSettings(BaseSettings):
 
 def _env_keys(name: str, cls: type[BaseSettings]) -> list[str]:
     alias = cls.model_fields[name].validation_alias
-    if isinstance(alias, AliasChoices):
-        return [str(a) for a in alias.choices if str(a).startswith(ENV_PREFIX)]
+    if isinstance(alias, AliasChoices):  # the environment's spellings: ROUTEIQ_* and other tools' own (upper case)
+        return [str(a) for a in alias.choices if str(a).startswith(ENV_PREFIX) or str(a).isupper()]
     return [ENV_PREFIX + name.upper()]
 
 

@@ -13,7 +13,6 @@ and a scrape sees whichever worker answered.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +60,10 @@ def _shared() -> dict[str, Any]:
 
 def metrics_text() -> bytes:
     """The exposition text: every worker's values in multiprocess mode, else this process's."""
+    from .._settings import RouteIQSettings
+
     p = _client()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if RouteIQSettings.from_env().prometheus_multiproc_dir is not None:
         from prometheus_client import multiprocess
 
         registry = p.CollectorRegistry()

@@ -19,7 +19,9 @@ from .test_proxy import EXAMPLE, Proxy
 pytestmark = [pytest.mark.proxy, pytest.mark.slow]
 
 PROOF = "Prove rigorously that there are infinitely many primes, then show the same for primes of the form 4k+3."
-EXPERIMENT = {"name": "eco-trial", "unit": "user", "arms": [
+# unit session: with the master key every request has LiteLLM's one authenticated user, which wins
+# over a user id the client writes into its metadata
+EXPERIMENT = {"name": "eco-trial", "unit": "session", "arms": [
     {"name": "control", "weight": 1},
     {"name": "eco", "weight": 1, "profile": "eco"},
     {"name": "premium-shadow", "shadow": True, "profile": "premium"},
@@ -70,7 +72,7 @@ def test_sessions_and_experiments_across_two_workers(route: str, tmp_path: Path,
             workers_per_user: dict[str, set[str]] = collections.defaultdict(set)
             for rnd in range(3):
                 for u in range(12):
-                    h = _post(client, proxy, f"hello number {rnd}", {"user": f"user-{u}"})
+                    h = _post(client, proxy, f"hello number {rnd}", {"session_id": f"user-{u}"})
                     arms[f"user-{u}"].add(h["x-routeiq-arm"])
                     workers_per_user[f"user-{u}"].add(h["x-routeiq-worker-pid"])
         first_tier = int(turns[0]["x-routeiq-tier"])

@@ -38,7 +38,8 @@ def test_every_hook_is_documented_with_its_signature() -> None:
     """docs/plugins/hooks.md has a section and the exact signature of every hookspec."""
     text = _text("plugins/hooks.md")
     specs = [name for name in dir(hookspecs) if name.startswith("routeiq_")]
-    assert specs == ["routeiq_register_decision_logs", "routeiq_register_embedders", "routeiq_register_strategies"]
+    assert specs == ["routeiq_on_decision", "routeiq_on_decision_async", "routeiq_register_decision_logs",
+                     "routeiq_register_embedders", "routeiq_register_strategies"]
     for name in specs:
         signature = str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
         assert f"## {name}" in text and f"{name}{signature}" in text, f"{name}{signature} not documented"
