@@ -7,11 +7,11 @@ the :class:`Decision` itself (it carries the query), to the strategy.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from ._decision import Decision
+from ._refinement import SAVE_EVERY, RefinableStrategy, save_refinement
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -20,45 +20,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("routeiq")
 
-#: Refinement evidence is written to the log's database after this many observations.
-SAVE_EVERY = 25
 #: Reports of these sources say whether the *call* worked (LiteLLM's outcomes, the client adapters'),
 #: not whether the answer was good: logged, but their success does not train quality (a score does).
 TRANSPORT_SOURCES = frozenset({"litellm", "client"})
-
-
-@runtime_checkable
-class RefinableStrategy(Protocol):
-    """A strategy that refines its predictions from feedback and can persist the evidence (centroid)."""
-
-    def observe(self, category: str | None, candidate: str, quality: float) -> None: ...
-
-    def refinement_state(self) -> dict[str, dict[str, list[float]]]: ...
-
-    def load_refinement(self, state: object) -> None: ...
-
-
-def _state_key(router: Router) -> str:
-    return f"refinement:{router.strategy.name}"
-
-
-def restore_refinement(router: Router) -> None:
-    """Load the strategy's refinement evidence from the decision log's database, if kept there."""
-    if router.log is None or not isinstance(router.strategy, RefinableStrategy):
-        return
-    raw = router.log.load_state(_state_key(router))
-    if raw is None:
-        return
-    try:
-        router.strategy.load_refinement(json.loads(raw))
-    except ValueError:
-        log.warning("routeiq: the refinement evidence in %s is not JSON; starting without it", router.log.url)
-
-
-def save_refinement(router: Router) -> None:
-    """Queue the strategy's refinement evidence for the decision log's database."""
-    if router.log is not None and isinstance(router.strategy, RefinableStrategy):
-        router.log.save_state(_state_key(router), json.dumps(router.strategy.refinement_state()))
 
 
 def _refined(router: Router) -> None:
@@ -113,3 +77,15 @@ def record_feedback(router: Router, decision: Decision | str, quality: float | N
             raise ConfigError("feedback to an online strategy needs the Decision made by this Router (with its "
                               f"query), got {type(decision).__name__}")
     return stored
+
+
+def close_router(router: Router) -> None:
+    """``Router.close``: extensions first (shadow decisions still queue records), the log last."""
+    for ext in router._extensions:
+        close = getattr(ext, "close", None)
+        if callable(close) and ext is not router.log:
+            close()
+    if router.log is not None:
+        if router.observations:
+            save_refinement(router)
+        router.log.close()

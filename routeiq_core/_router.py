@@ -32,7 +32,7 @@ from ._estimation import StrategyResult, StrategyStage
 from ._explain import explain
 from ._extensions import DecisionContext, ExtensionRunner
 from ._featurize import CentroidsLike, Featurizer
-from ._feedback import record_feedback, restore_refinement, save_refinement
+from ._feedback import close_router, record_feedback
 from ._model_coverage import TrainedModelsCheck, check_trained
 from ._profiles import Profile, ProfileRules
 from ._registry import StrategyRegistry, resolve_strategy
@@ -94,14 +94,11 @@ class Router:
         self.deadline_ms = None if deadline_ms is None else check_deadline(deadline_ms)
         if isinstance(extensions, (str, bytes)) or not isinstance(extensions, Sequence):
             raise ConfigError(f"extensions: expected a list of extension objects, got {type(extensions).__name__}")
-        self.log = decision_logger(log, registry)
+        self.log = decision_logger(log, registry)  # binds itself to this router: counters, embedder, evidence
         self.observations = 0  # feedback reports a refining strategy learned from
         tail = (self.log,) if self.log is not None else ()
         self._assemble(catalog, rules, featurizer, resolve_strategy(strategy, strategy_params, registry),
                        (*extensions, *tail))
-        if self.log is not None:
-            self.log.attach(self.counters, self.embedder)
-            restore_refinement(self)
 
     def _assemble(self, catalog: Catalog, rules: ProfileRules, featurizer: Featurizer, strategy: Strategy,
                   extensions: tuple[object, ...]) -> None:
@@ -284,13 +281,6 @@ class Router:
         return await asyncio.to_thread(self.feedback, decision, quality, **outcome)
 
     def close(self) -> None:
-        """Let the extensions finish (shadow decisions), write what the decision log has queued (and the
-        refinement evidence) and close it."""
-        for ext in self._extensions:
-            close = getattr(ext, "close", None)
-            if callable(close) and ext is not self.log:
-                close()
-        if self.log is not None:
-            if self.observations:
-                save_refinement(self)
-            self.log.close()
+        """Let the extensions finish (shadow decisions), then write what the decision log has queued (and
+        the refinement evidence) and close it."""
+        close_router(self)

@@ -99,10 +99,18 @@ class DecisionLogger:
     def url(self) -> str:
         return self.log.url
 
-    def attach(self, counters: Counters, embedder: object = None) -> None:
-        """Count into the router's counters (``router.counters``); name its embedder in the records."""
-        self.counters = self.writer.counters = counters
-        self._embedder = embedder
+    def bind_router(self, router: Any) -> None:
+        """The first router this log is given to: count into its counters, name its embedder in the
+        records, and load its strategy's refinement evidence from the log (routers derived with
+        ``with_candidates`` share all three)."""
+        if getattr(self, "_bound", False):
+            return
+        self._bound = True
+        self.counters = self.writer.counters = router.counters
+        self._embedder = router.embedder
+        from .._refinement import restore_refinement
+
+        restore_refinement(router)
 
     # ------------------------------------------------------------------ the extension hook
     def after_decide(self, decision: Decision, ctx: DecisionContext) -> None:
