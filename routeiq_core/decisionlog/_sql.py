@@ -29,9 +29,21 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqlLog"]
 log = logging.getLogger("routeiq.decisionlog")
 
 #: The schema this RouteIQ writes. Bump it and add a step to MIGRATIONS for every change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Columns version 2 added: what the dashboard aggregates in SQL (no JSON parsing per row).
+V2_COLUMNS = (("decide_ms", "FLOAT"), ("est_cost", "FLOAT"), ("max_cost", "FLOAT"))
+
+
+def _migrate_to_2(conn: Any) -> None:
+    """Version 1 -> 2: the aggregate columns; old rows keep NULL there (counted, not costed)."""
+    import sqlalchemy as sa
+
+    for name, kind in V2_COLUMNS:
+        conn.execute(sa.text(f"ALTER TABLE routeiq_decisions ADD COLUMN {name} {kind}"))
+
+
 #: version -> a function(connection) that upgrades a schema of version - 1 to it.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _migrate_to_2}
 
 
 
@@ -61,6 +73,12 @@ def _tables(sa: Any) -> tuple[Any, ...]:
         sa.Column("artifact", s(256)), sa.Column("experiment", s(256)), sa.Column("arm", s(256)),
         sa.Column("details", sa.Text),  # JSON: tags, reason, ranking, signals, timings, warnings, tokens
         sa.Column("embedding", sa.LargeBinary), sa.Column("prompt", sa.Text),
+        # version 2: for aggregates in SQL
+        sa.Column("decide_ms", sa.Float), sa.Column("est_cost", sa.Float), sa.Column("max_cost", sa.Float),
+        # covering indexes: the dashboard's grouped queries read them, not the wide rows
+        sa.Index("ix_routeiq_decisions_stats", "ts", "model", "category", "profile", "team", "fallback", "propensity"),
+        sa.Index("ix_routeiq_decisions_decide_ms", "decide_ms"),
+        sa.Index("ix_routeiq_decisions_costs", "id", "model", "category", "est_cost", "max_cost"),
     )
     feedback = sa.Table(
         "routeiq_feedback", md,
@@ -95,11 +113,17 @@ def _decision_row(r: DecisionRecord) -> dict[str, Any]:
     }
     row["details"] = json.dumps(details, ensure_ascii=False, allow_nan=False)
     row["embedding"] = r.embedding
+    row["decide_ms"] = r.timings_ms.get("total")
+    costs = {name: cost for name, _m, _q, cost, _s in r.ranking}
+    row["est_cost"] = costs.get(r.candidate)
+    row["max_cost"] = max(costs.values()) if costs else None
     return row
 
 
 def _record_of(row: Any) -> DecisionRecord:
     m = dict(row._mapping)
+    for name, _ in V2_COLUMNS:
+        m.pop(name, None)
     details = json.loads(m.pop("details") or "{}")
     embedding = m.pop("embedding")
     m["user"] = m.pop("user_id")
@@ -179,6 +203,8 @@ class SqlLog:
                     MIGRATIONS[step](conn)
                     conn.execute(self._schema.update().values(version=step))
                 self._md.create_all(conn, checkfirst=True)
+                for index in self._decisions.indexes:  # indexes a migration's version added to old tables
+                    index.create(conn, checkfirst=True)
             self._ready = True
 
     def schema_version(self) -> int:
@@ -269,6 +295,76 @@ class SqlLog:
             records = [_record_of(row) for row in conn.execute(stmt)]
             outcomes = self._outcomes(conn, [r.id for r in records])
         return [LoggedDecision(r, outcomes[r.id]) for r in records]
+
+    def _conditions(self, where: LogFilter) -> list[Any]:
+        t, conditions = self._decisions, []
+        if where.since is not None:
+            conditions.append(t.c.ts >= where.since)
+        if where.until is not None:
+            conditions.append(t.c.ts < where.until)
+        for name, column in (("model", "model"), ("candidate", "candidate"), ("category", "category"),
+                             ("profile", "profile"), ("user", "user_id"), ("team", "team"),
+                             ("session_id", "session_id")):
+            value = getattr(where, name)
+            if value is not None:
+                conditions.append(t.c[column] == value)
+        return conditions
+
+    def aggregate(self, where: LogFilter, *, buckets: int = 24) -> dict[str, Any]:
+        """The dashboard's numbers, computed in the database (bounded: a few grouped queries, no row
+        is loaded into Python): totals, mixes, decisions over time by model, decide() p50/p99, real
+        spend and what always the priciest candidate would have cost, success rate by model and category.
+        """
+        sa, t, f = self._sa, self._decisions, self._feedback
+        cond = self._conditions(where)
+        out: dict[str, Any] = {}
+        with self._reading() as conn:
+            row = conn.execute(sa.select(sa.func.count(), sa.func.min(t.c.ts), sa.func.max(t.c.ts),
+                                         sa.func.sum(sa.case((t.c.fallback.is_(True), 1), else_=0)),
+                                         sa.func.sum(sa.case((t.c.propensity < 1.0, 1), else_=0))).where(*cond)).one()
+            total = int(row[0] or 0)
+            out.update(decisions=total, first_ts=row[1], last_ts=row[2], fallbacks=int(row[3] or 0),
+                       explored=int(row[4] or 0))
+            for name in ("model", "category", "profile"):
+                col = t.c[name]
+                rows = conn.execute(sa.select(col, sa.func.count()).where(*cond).group_by(col)
+                                    .order_by(sa.func.count().desc()).limit(50)).all()
+                out[{"model": "models", "category": "categories", "profile": "profiles"}[name]] = {
+                    str(k) if k is not None else "-": int(v) for k, v in rows}
+            if total and row[1] is not None:
+                start, end = float(row[1]), float(row[2])
+                width = max(60.0, (end - start) / buckets) if end > start else 60.0
+                bucket = sa.cast((t.c.ts - start) / width, sa.Integer)
+                rows = conn.execute(sa.select(bucket, t.c.model, sa.func.count()).where(*cond)
+                                    .group_by(bucket, t.c.model)).all()
+                series: dict[str, list[int]] = {}
+                for b, model, n in rows:
+                    series.setdefault(str(model), [0] * (buckets + 1))[min(int(b), buckets)] += int(n)
+                out["over_time"] = {"start": start, "width_s": width, "series": series}
+                timed = [*cond, t.c.decide_ms.is_not(None)]
+                n_timed = int(conn.execute(sa.select(sa.func.count()).where(*timed)).scalar() or 0)
+                out["decide_ms"] = {}
+                for q in (0.5, 0.99):
+                    if n_timed:
+                        offset = min(n_timed - 1, int(q * n_timed))
+                        value = conn.execute(sa.select(t.c.decide_ms).where(*timed).order_by(t.c.decide_ms)
+                                             .offset(offset).limit(1)).scalar()
+                        out["decide_ms"][f"p{round(q * 100)}"] = None if value is None else round(float(value), 3)
+            joined = t.join(f, f.c.decision_id == t.c.id)
+            spend = conn.execute(sa.select(
+                sa.func.sum(f.c.cost_usd),
+                sa.func.sum(sa.case((t.c.est_cost > 0, f.c.cost_usd * t.c.max_cost / t.c.est_cost),
+                                    else_=t.c.max_cost)),
+                sa.func.count(sa.distinct(t.c.id))).select_from(joined).where(*cond, f.c.cost_usd.is_not(None))).one()
+            out["spend"] = {"spend_usd": float(spend[0] or 0.0), "baseline_usd": float(spend[1] or 0.0),
+                            "decisions_with_real_cost": int(spend[2] or 0), "baseline": "strongest"}
+            success = sa.cast(f.c.success, sa.Integer)
+            rows = conn.execute(sa.select(t.c.model, t.c.category, sa.func.count(), sa.func.sum(success))
+                                .select_from(joined).where(*cond, f.c.success.is_not(None))
+                                .group_by(t.c.model, t.c.category)).all()
+            out["success"] = [{"model": m, "category": c, "reports": int(n), "success_rate": float(k or 0) / int(n)}
+                              for m, c, n, k in rows if n]
+        return out
 
     def count(self) -> int:
         with self._reading() as conn:

@@ -159,8 +159,37 @@ def test_a_log_from_a_newer_routeiq_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE routeiq_schema SET version = 99")
     with pytest.raises(DecisionLogError, match="schema version 99, written by a newer RouteIQ; this one reads up "
-                                                "to version 1"):
+                                                "to version 2"):
         open_log(f"sqlite:///{path}")
+
+
+def _downgrade_to_v1(run_sql: Any) -> None:
+    for index in ("ix_routeiq_decisions_stats", "ix_routeiq_decisions_decide_ms", "ix_routeiq_decisions_costs"):
+        run_sql(f"DROP INDEX IF EXISTS {index}")
+    for column in ("decide_ms", "est_cost", "max_cost"):
+        run_sql(f"ALTER TABLE routeiq_decisions DROP COLUMN {column}")
+    run_sql("UPDATE routeiq_schema SET version = 1")
+
+
+def test_an_older_schema_is_migrated_forward(tmp_path: Path, postgres: Any, embedder: Any) -> None:
+    """A version-1 log (no aggregate columns) is upgraded in place on SQLite and PostgreSQL; its old
+    rows stay readable and new rows fill the new columns."""
+    path = tmp_path / "old.db"
+    for url, run_sql in ((f"sqlite:///{path}", lambda q: sqlite3.connect(path).execute(q).connection.commit()),
+                         (postgres.url, postgres.psql)):
+        router = _router(embedder, url)
+        old = router.decide("hello")
+        router.close()
+        _downgrade_to_v1(run_sql)
+        log = open_log(url)
+        assert log.schema_version() == 2  # type: ignore[attr-defined]
+        assert log.aggregate(LogFilter())["decisions"] == 1  # type: ignore[attr-defined]  # the new columns exist
+        assert log.get(old.id) is not None
+        router = _router(embedder, url)
+        new = router.decide("hello again")
+        router.close()
+        got = open_log(url).get(new.id)
+        assert got is not None and got.record.candidate == new.name
 
 
 def test_a_newer_schema_is_refused_on_postgresql(postgres: Any) -> None:
