@@ -85,6 +85,8 @@ class RouteIQSettings(BaseSettings):
         None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
         description="prometheus-client's own variable: with it set (before the workers start), RouteIQ's "
         "Prometheus metrics add up every worker's values (multiprocess mode).")
+    dashboard_token: SecretStr | None = Field(None, description="The dashboard's access token (`routeiq "
+                                              "dashboard`; default: a new random one, printed at start).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "

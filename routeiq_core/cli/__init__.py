@@ -22,7 +22,7 @@ __all__ = ["build_parser", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMAND_MODULES = ("decide", "catalog", "centroids", "strategies", "plugins", "train", "eval", "log", "experiments",
-                   "policy", "config")
+                   "policy", "dashboard", "config")
 
 
 def _version() -> str:

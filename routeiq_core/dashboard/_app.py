@@ -1,0 +1,215 @@
+"""The dashboard: a small server-rendered web UI over the decision log (Starlette + Jinja2).
+
+``create_app(log, token=...)`` returns an ASGI application: run it with ``routeiq dashboard``
+or mount it in an existing server. No JavaScript; the CSS is vendored (nothing from a CDN).
+Every page and every request needs the access token (``Authorization: Bearer TOKEN``, or
+``?token=TOKEN`` once, which sets an HttpOnly cookie): a wrong or missing token gets a bare 401.
+Everything from the log is escaped (Jinja2 autoescape); no prompt text is shown unless it was
+logged. Queries are bounded: the dashboard reads SQL aggregates, the explorer pages 50 rows.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from ..errors import ConfigError, DecisionLogError, MissingDependencyError
+
+__all__ = ["create_app"]
+
+HERE = Path(__file__).resolve().parent
+NAV = (("/", "Dashboard"), ("/decisions", "Explorer"))
+FILTERS = ("team", "user", "model", "category", "profile", "session_id")
+PAGE = 50
+MAX_FILTER = 256
+COOKIE = "routeiq_dashboard"
+
+
+def _deps() -> tuple[Any, Any]:
+    try:
+        import jinja2
+        import starlette
+    except ImportError:
+        raise MissingDependencyError("the dashboard needs Starlette and Jinja2: pip install 'routeiq[ui]'") from None
+    return jinja2, starlette
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class BadQuery(ValueError):
+    """A malformed query parameter: answered with 400."""
+
+
+def _filters(params: Any) -> tuple[dict[str, str], Any]:
+    from ..cli.log import parse_since
+    from ..decisionlog import LogFilter
+
+    values: dict[str, str] = {}
+    for name in (*FILTERS, "since"):
+        raw = params.get(name)
+        if raw is None or raw == "":
+            continue
+        if len(raw) > MAX_FILTER:
+            raise BadQuery(f"{name}: at most {MAX_FILTER} characters")
+        values[name] = raw
+    try:
+        since = parse_since(values.get("since"))
+    except ConfigError as exc:
+        raise BadQuery(str(exc)) from None
+    where = LogFilter(since=since, team=values.get("team"), user=values.get("user"), model=values.get("model"),
+                      category=values.get("category"), profile=values.get("profile"),
+                      session_id=values.get("session_id"))
+    return values, where
+
+
+def _chart(agg: dict[str, Any], width: int = 900, height: int = 160) -> dict[str, Any] | None:
+    over = agg.get("over_time")
+    if not over or not over["series"]:
+        return None
+    totals = [sum(col) for col in zip(*over["series"].values())]
+    top = max(totals) or 1
+    w = width / len(totals)
+    bars = []
+    for i, n in enumerate(totals):
+        h = height * n / top
+        start = over["start"] + i * over["width_s"]
+        bars.append({"x": round(i * w, 1), "y": round(height - h, 1), "w": round(max(1.0, w - 2), 1),
+                     "h": round(h, 1), "label": f"{_when(start)}: {n} decisions"})
+    return {"width": width, "height": height, "bars": bars}
+
+
+def _aggregate(log: Any, where: Any) -> dict[str, Any]:
+    aggregate = getattr(log, "aggregate", None)
+    if callable(aggregate):
+        return dict(aggregate(where))
+    from ..decisionlog import iter_log  # memory and JSON-lines logs: small by nature
+    from ..decisionlog._stats import log_stats
+
+    stats = log_stats(iter_log(log, where)).to_dict()
+    return {"decisions": stats["decisions"], "models": stats["models"], "categories": stats["categories"],
+            "profiles": stats["profiles"], "fallbacks": stats["fallbacks"], "explored": stats["explored"],
+            "decide_ms": stats["decide_ms"] or {}, "spend": stats["savings"], "success": [], "over_time": None}
+
+
+def create_app(log: Any, *, token: str, root_path: str = "") -> Any:
+    """The dashboard as an ASGI app over ``log`` (a URL or a DecisionLog); ``token`` guards every request."""
+    jinja2, _ = _deps()
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from ..decisionlog import LogFilter, open_log
+
+    if not isinstance(token, str) or len(token) < 16:
+        raise ConfigError("the dashboard token must be a string of at least 16 characters (e.g. secrets.token_urlsafe())")
+    decision_log = open_log(log)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+                             autoescape=jinja2.select_autoescape(default=True, default_for_string=True))
+
+    def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        base = {"root": root_path, "nav": NAV, "log_url": decision_log.url, "filter_fields": FILTERS,
+                "here": request.url.path.removeprefix(root_path) or "/"}
+        return HTMLResponse(env.get_template(name).render(**base, **ctx), status_code=status)
+
+    def authorised(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        candidates = [given[7:] if given.lower().startswith("bearer ") else "", request.cookies.get(COOKIE, ""),
+                      request.query_params.get("token", "")]
+        return any(c and hmac.compare_digest(c.encode(), token.encode()) for c in candidates)
+
+    def guarded(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            if not authorised(request):
+                return PlainTextResponse("unauthorized", status_code=401)
+            if "token" in request.query_params:  # move the token into a cookie and out of the address bar
+                rest = {k: v for k, v in request.query_params.items() if k != "token"}
+                response: Response = RedirectResponse(f"{request.url.path}?{urlencode(rest)}" if rest
+                                                      else request.url.path, status_code=303)
+                response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+                return response
+            try:
+                page: Response = await handler(request)
+                return page
+            except BadQuery as exc:
+                return render(request, "error.html", 400, title="Bad request", message=str(exc))
+            except DecisionLogError as exc:
+                return render(request, "error.html", 503, title="The decision log is unavailable", message=str(exc))
+        return endpoint
+
+    async def dashboard(request: Request) -> Response:
+        values, where = _filters(request.query_params)
+        agg = _aggregate(decision_log, where)
+        spend = agg["spend"]
+        saved = spend["baseline_usd"] - spend["spend_usd"]
+        savings = f"${saved:.4f} ({saved / spend['baseline_usd']:.0%})" if spend["baseline_usd"] > 0 else "-"
+        return render(request, "dashboard.html", title="Dashboard", agg=agg, filters=values, savings=savings,
+                      chart=_chart(agg))
+
+    async def decisions(request: Request) -> Response:
+        from ..decisionlog._records import clean_text
+
+        values, where = _filters(request.query_params)
+        before = request.query_params.get("before")
+        if before is not None:
+            from .._ids import is_decision_id
+
+            if not is_decision_id(before):
+                raise BadQuery("before: expected a decision id")
+        page = decision_log.query(LogFilter(**{**where.__dict__, "after_id": before, "newest_first": True}),
+                                  limit=PAGE)
+        rows = []
+        for row in page:
+            o = row.outcome
+            outcome = "-" if o is None else ", ".join(x for x in (
+                None if o.success is None else ("ok" if o.success else f"failed {o.error or ''}".strip()),
+                None if o.score is None else f"score {o.score:.2f}",
+                None if o.cost_usd is None else f"${o.cost_usd:.6f}") if x)
+            rows.append({"r": row.record, "when": _when(row.record.ts), "outcome": clean_text(outcome or "reported")})
+        next_page = None
+        if len(page) == PAGE:
+            next_page = f"{root_path}/decisions?{urlencode({**values, 'before': page[-1].record.id})}"
+        return render(request, "decisions.html", title="Explorer", rows=rows, filters=values, next_page=next_page)
+
+    async def decision(request: Request) -> Response:
+        from .._ids import is_decision_id
+
+        decision_id = request.path_params["decision_id"]
+        if not is_decision_id(decision_id):
+            raise BadQuery("expected a decision id")
+        row = decision_log.get(decision_id)
+        if row is None:
+            return render(request, "error.html", 404, title="Not found", message=f"no decision {decision_id}")
+        outcome = None if row.outcome is None else {k: v for k, v in row.outcome.to_dict().items() if v is not None}
+        return render(request, "decision.html", title="Decision", r=row.record, when=_when(row.record.ts),
+                      outcome=outcome)
+
+    async def session(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        if len(session_id) > MAX_FILTER:
+            raise BadQuery("session id too long")
+        page = decision_log.query(LogFilter(session_id=session_id), limit=500)
+        rows = [{"r": row.record, "when": _when(row.record.ts), "outcome": "-" if row.outcome is None else
+                 ("ok" if row.outcome.success else "reported")} for row in page]
+        return render(request, "decisions.html", title=f"Session {session_id}", rows=rows, filters={},
+                      next_page=None)
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    routes = [
+        Route("/", guarded(dashboard)), Route("/decisions", guarded(decisions)),
+        Route("/decisions/{decision_id}", guarded(decision)), Route("/sessions/{session_id:path}", guarded(session)),
+        Route("/health", health), Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.log = decision_log
+    app.state.started = time.time()
+    return app

@@ -1,0 +1,58 @@
+"""Regenerate the dashboard screenshots in docs/operations/ from a log of real decisions.
+
+    python scripts/dashboard_screenshots.py
+
+Builds a SQLite log with the shipped model (60 decisions with feedback), serves the dashboard on
+loopback and photographs each page with Playwright driving Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "docs" / "operations"
+TOKEN = "screenshot-token-0123456789"
+
+
+def main() -> None:
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from routeiq_core import Router
+    from routeiq_core.dashboard import create_app
+
+    url = f"sqlite:///{tempfile.mkdtemp()}/shots.db"
+    router = Router(log=url)
+    prompts = ["hi there", "Prove that there are infinitely many primes.", "Write a Python CSV parser.",
+               "Summarise the meeting notes in three bullets.", "What is the capital of France?"]
+    ids = []
+    for i in range(60):
+        d = router.decide(prompts[i % 5], metadata={"team": ("search", "ads", "infra")[i % 3], "user": f"user-{i % 7}",
+                                                    "session_id": "conv-42" if i < 5 else None})
+        router.feedback(d, success=i % 6 != 0, cost_usd=d.ranking[0].cost * 1.1)
+        ids.append(d.id)
+    router.close()
+    server = uvicorn.Server(uvicorn.Config(create_app(url, token=TOKEN), host="127.0.0.1", port=8497,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(f"http://127.0.0.1:8497/?token={TOKEN}")
+        for name, path in (("dashboard", "/"), ("explorer", "/decisions"), ("decision", f"/decisions/{ids[1]}")):
+            page.goto(f"http://127.0.0.1:8497{path}")
+            page.screenshot(path=str(OUT / f"dashboard-{name}.png"), full_page=True)
+            print(f"wrote {OUT / f'dashboard-{name}.png'}")
+        browser.close()
+    server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
