@@ -36,8 +36,8 @@ def main() -> None:
         router.feedback(d, success=i % 6 != 0, cost_usd=d.ranking[0].cost * 1.1)
         ids.append(d.id)
     router.close()
-    server = uvicorn.Server(uvicorn.Config(create_app(url, token=TOKEN), host="127.0.0.1", port=8497,
-                                           log_level="warning"))
+    app = create_app(url, token=TOKEN, router=Router())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8497, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -46,8 +46,12 @@ def main() -> None:
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(f"http://127.0.0.1:8497/?token={TOKEN}")
-        for name, path in (("dashboard", "/"), ("explorer", "/decisions"), ("decision", f"/decisions/{ids[1]}")):
+        for name, path in (("dashboard", "/"), ("explorer", "/decisions"), ("decision", f"/decisions/{ids[1]}"),
+                           ("config", "/config")):
             page.goto(f"http://127.0.0.1:8497{path}")
+            if name == "config":
+                page.fill("textarea[name=prompt]", "Write a Rust lock-free queue with tests")
+                page.click("#try button[type=submit]")
             page.screenshot(path=str(OUT / f"dashboard-{name}.png"), full_page=True)
             print(f"wrote {OUT / f'dashboard-{name}.png'}")
         browser.close()

@@ -22,7 +22,7 @@ from ..errors import ConfigError, DecisionLogError, MissingDependencyError
 __all__ = ["create_app"]
 
 HERE = Path(__file__).resolve().parent
-NAV = (("/", "Dashboard"), ("/decisions", "Explorer"))
+NAV = (("/", "Dashboard"), ("/decisions", "Explorer"), ("/experiments", "Experiments"), ("/config", "Routing config"))
 FILTERS = ("team", "user", "model", "category", "profile", "session_id")
 PAGE = 50
 MAX_FILTER = 256
@@ -97,8 +97,12 @@ def _aggregate(log: Any, where: Any) -> dict[str, Any]:
             "decide_ms": stats["decide_ms"] or {}, "spend": stats["savings"], "success": [], "over_time": None}
 
 
-def create_app(log: Any, *, token: str, root_path: str = "") -> Any:
-    """The dashboard as an ASGI app over ``log`` (a URL or a DecisionLog); ``token`` guards every request."""
+def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None) -> Any:
+    """The dashboard as an ASGI app over ``log`` (a URL or a DecisionLog); ``token`` guards every request.
+
+    ``router`` (a :class:`~routeiq_core.Router` without a decision log) feeds the routing-config page
+    and its "try a prompt" form: the prompt is decided and shown, never stored.
+    """
     jinja2, _ = _deps()
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -201,12 +205,55 @@ def create_app(log: Any, *, token: str, root_path: str = "") -> Any:
         return render(request, "decisions.html", title=f"Session {session_id}", rows=rows, filters={},
                       next_page=None)
 
+    def csrf_token() -> str:
+        return hmac.new(token.encode(), b"routeiq-dashboard-csrf", "sha256").hexdigest()
+
+    def config_page(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
+        from ..policies import Policies
+
+        exts = [] if router is None else list(router.extensions.extensions)
+        policies = next((e.policies for e in exts if isinstance(e, Policies)), None)
+        experiments = next((e.experiments for e in exts if type(e).__name__ == "Experiments"), None)
+        return render(request, "config.html", status, title="Routing config", router=router, csrf=csrf_token(),
+                      artifact=getattr(getattr(router, "strategy", None), "artifact_id", None),
+                      extensions=[getattr(e, "name", "") or type(e).__name__ for e in exts], policies=policies,
+                      experiments=experiments, **extra)
+
+    async def config(request: Request) -> Response:
+        return config_page(request)
+
+    async def try_prompt(request: Request) -> Response:
+        from ..errors import RouteIQError
+
+        form = await request.form()
+        if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_token().encode()):
+            return PlainTextResponse("forbidden: missing or wrong CSRF token", status_code=403)
+        if router is None:
+            raise BadQuery("no router configuration: start the dashboard with --config FILE")
+        prompt = str(form.get("prompt", ""))[:20_000]
+        profile = str(form.get("profile", "")) or None
+        try:
+            decision = router.decide(prompt, profile=profile)  # this router has no log: nothing is stored
+        except RouteIQError as exc:
+            return config_page(request, 400, prompt=prompt, profile=profile, error=str(exc))
+        return config_page(request, prompt=prompt, profile=profile, decision=decision)
+
+    async def experiments(request: Request) -> Response:
+        from ..decisionlog import iter_log
+        from ..experiments._report import experiment_report
+
+        values, where = _filters(request.query_params)
+        report = experiment_report(iter_log(decision_log, where))
+        return render(request, "experiments.html", title="Experiments", report=report, since=values.get("since"))
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
     routes = [
         Route("/", guarded(dashboard)), Route("/decisions", guarded(decisions)),
         Route("/decisions/{decision_id}", guarded(decision)), Route("/sessions/{session_id:path}", guarded(session)),
+        Route("/experiments", guarded(experiments)), Route("/config", guarded(config)),
+        Route("/config/try", guarded(try_prompt), methods=["POST"]),
         Route("/health", health), Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes)

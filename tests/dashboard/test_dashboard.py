@@ -42,7 +42,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
     url = f"sqlite:///{tmp_path_factory.mktemp('dash')}/d.db"
     embedder = default_embedder()
-    router = Router(CANDIDATES, embedder=embedder, log=url)
+    experiment = {"name": "trial", "unit": "user", "arms": [{"name": "control"}, {"name": "largest",
+                                                                                  "strategy": "largest_llm"}]}
+    router = Router.from_config({"experiments": [experiment]}, candidates=CANDIDATES, embedder=embedder, log=url)
     ids = []
     prompts = ["hi", "Prove that there are infinitely many primes.", "Write a Python CSV parser."]
     for i in range(30):
@@ -52,7 +54,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         ids.append(d.id)
     router.close()
     port = _port()
-    config = uvicorn.Config(create_app(url, token=TOKEN), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(url, token=TOKEN, router=Router(CANDIDATES, embedder=embedder))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -120,4 +123,29 @@ def test_pages_in_a_real_browser(server: dict[str, Any], browser: Any, tmp_path:
     assert "not stored" in page.inner_text("main")  # no prompt text unless it was logged
     page.goto(f"{server['base']}/sessions/conv-1")
     assert page.locator("#decisions tr").count() == 5
+    page.close()
+
+
+def test_config_page_and_try_a_prompt(server: dict[str, Any], browser: Any) -> None:
+    """The config page lists the candidates; "try a prompt" decides without storing anything; the
+    form needs its CSRF token; a prompt with markup is shown as text."""
+    import httpx
+
+    from routeiq_core.decisionlog import iter_log, open_log
+
+    before = len(list(iter_log(open_log(server["url"]))))
+    page = browser.new_page()
+    page.goto(f"{server['base']}/config?token={TOKEN}")
+    assert "openai/gpt-4o-mini" in page.inner_text("#candidates")
+    page.fill("textarea[name=prompt]", f"Prove it rigorously {XSS}")
+    page.click("#try button[type=submit]")
+    assert page.inner_text("#tried-choice") in ("mini", "big")
+    assert page.evaluate("window.__xss_fired") is None
+    assert XSS in page.input_value("textarea[name=prompt]")
+    assert len(list(iter_log(open_log(server["url"])))) == before  # nothing stored
+    forged = httpx.post(server["base"] + "/config/try", data={"prompt": "hi"},
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    assert forged.status_code == 403  # no CSRF token
+    page.goto(f"{server['base']}/experiments")
+    assert "trial" in page.inner_text("main") and page.locator("table.experiment tr").count() == 3
     page.close()
