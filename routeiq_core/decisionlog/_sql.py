@@ -274,19 +274,9 @@ class SqlLog:
     def query(self, where: LogFilter, limit: int = 100) -> list[LoggedDecision]:
         sa, t = self._sa, self._decisions
         stmt = sa.select(t)
-        conditions = []
-        if where.since is not None:
-            conditions.append(t.c.ts >= where.since)
-        if where.until is not None:
-            conditions.append(t.c.ts < where.until)
+        conditions = self._conditions(where)
         if where.after_id is not None:
             conditions.append(t.c.id < where.after_id if where.newest_first else t.c.id > where.after_id)
-        for name, column in (("model", "model"), ("candidate", "candidate"), ("category", "category"),
-                             ("profile", "profile"), ("user", "user_id"), ("team", "team"),
-                             ("session_id", "session_id")):
-            value = getattr(where, name)
-            if value is not None:
-                conditions.append(t.c[column] == value)
         if where.with_feedback:
             conditions.append(sa.exists().where(self._feedback.c.decision_id == t.c.id))
         order = t.c.id.desc() if where.newest_first else t.c.id
@@ -297,6 +287,7 @@ class SqlLog:
         return [LoggedDecision(r, outcomes[r.id]) for r in records]
 
     def _conditions(self, where: LogFilter) -> list[Any]:
+        """The SQL of a filter's time window and equality fields (paging and feedback are the caller's)."""
         t, conditions = self._decisions, []
         if where.since is not None:
             conditions.append(t.c.ts >= where.since)
