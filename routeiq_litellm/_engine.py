@@ -87,6 +87,21 @@ def metadata_of(request_kwargs: Mapping[str, Any] | None) -> dict[str, Any] | No
     return md if isinstance(md, dict) else None
 
 
+def stamped_record(holder: Mapping[str, Any] | None, key: str = "routeiq") -> Mapping[str, Any] | None:
+    """The decision record :meth:`RoutingEngine.stamp` put into ``holder``'s metadata (``metadata`` or
+    ``litellm_metadata``), or, on the routing-plugin route, into its ``routing_plugin_signals``."""
+    for name in ("metadata", "litellm_metadata"):
+        md = (holder or {}).get(name)
+        if not isinstance(md, Mapping):
+            continue
+        signals = md.get("routing_plugin_signals")
+        for place in (md, signals if isinstance(signals, Mapping) else {}):
+            record = place.get(key)
+            if isinstance(record, Mapping):
+                return record
+    return None
+
+
 def previous_deployment_ids(metadata: Mapping[str, Any] | None) -> set[str]:
     """Deployments that already failed this request (LiteLLM's ``previous_models``)."""
     out: set[str] = set()

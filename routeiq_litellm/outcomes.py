@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ._compat import import_litellm
-from ._engine import RoutingEngine
+from ._engine import RoutingEngine, stamped_record
 
 import_litellm()
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
@@ -48,21 +48,7 @@ def outcome_of(kwargs: Mapping[str, Any], start: Any, end: Any, *, failed: bool,
                metadata_key: str = "routeiq") -> tuple[str, dict[str, Any]] | None:
     """(decision id, outcome fields) for a LiteLLM call's kwargs; None if RouteIQ did not route it."""
     params = _params(kwargs)
-    record = None
-    for source in (params, kwargs):
-        for key in ("metadata", "litellm_metadata"):
-            md = source.get(key)
-            if not isinstance(md, Mapping):
-                continue
-            signals = md.get("routing_plugin_signals")  # the routing-plugin route keeps it here too
-            for holder in (md, signals if isinstance(signals, Mapping) else {}):
-                if isinstance(holder.get(metadata_key), Mapping):
-                    record = holder[metadata_key]
-                    break
-            if record is not None:
-                break
-        if record is not None:
-            break
+    record = stamped_record(params, metadata_key) or stamped_record(kwargs, metadata_key)
     decision_id = record.get("id") if isinstance(record, Mapping) else None
     if not isinstance(decision_id, str):
         return None

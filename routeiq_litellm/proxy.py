@@ -32,7 +32,7 @@ from ._compat import (
     import_litellm,
     routing_strategy_name,
 )
-from ._engine import RoutingEngine, metadata_of
+from ._engine import RoutingEngine, stamped_record
 from .outcomes import OutcomeRecorder
 from .plugin import RouteIQRoutingPlugin, _log_once
 
@@ -64,15 +64,6 @@ class _ProxyPlugin(RouteIQRoutingPlugin):
     @property
     def engine(self) -> RoutingEngine:
         return shared_engine()
-
-
-def _record(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
-    md = metadata_of(data) or {}
-    record = md.get(key)
-    if not isinstance(record, Mapping):
-        signals = md.get("routing_plugin_signals")
-        record = signals.get(key) if isinstance(signals, Mapping) else None
-    return record if isinstance(record, Mapping) else None
 
 
 def _keep_served_model_name(data: dict[str, Any]) -> None:
@@ -178,7 +169,7 @@ class RouteIQProxyCallback(OutcomeRecorder):
 
     async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
         """The response body names the served model (not the group) and carries a ``routeiq`` object."""
-        record = _record(data, self._key())
+        record = stamped_record(data, self._key())
         if record is not None and response is not None:
             try:
                 if record.get("model"):
@@ -192,7 +183,7 @@ class RouteIQProxyCallback(OutcomeRecorder):
                                                       request_data: dict[str, Any]) -> Any:
         """Every stream chunk names the served model (the ``routeiq`` object is in the headers: LiteLLM's
         chunk type does not serialise extra fields)."""
-        record = _record(request_data, self._key())
+        record = stamped_record(request_data, self._key())
         async for chunk in response:
             if record is not None and record.get("model"):
                 try:
@@ -208,7 +199,7 @@ class RouteIQProxyCallback(OutcomeRecorder):
             for md in (kwargs.get("metadata"), kwargs.get("litellm_metadata")):
                 if not isinstance(md, dict) or _engine is None:
                     continue
-                record = _record({"metadata": md}, self._key())
+                record = stamped_record({"metadata": md}, self._key())
                 spend = md.get("spend_logs_metadata")
                 if record is not None and not (isinstance(spend, Mapping) and "routeiq_decision_id" in spend):
                     _engine.stamp(md, record)
@@ -243,7 +234,7 @@ class RouteIQProxyCallback(OutcomeRecorder):
     ) -> dict[str, str] | None:
         out = {"x-routeiq-worker-pid": str(os.getpid())}
         key = _engine.settings.metadata_key if _engine is not None else "routeiq"
-        record = _record(data, key)
+        record = stamped_record(data, key)
         if record is not None:
             for key in ("id", "deployment", "model", "tier", "category", "profile", "confidence", "fallback",
                         "experiment", "arm", "session_tier"):
