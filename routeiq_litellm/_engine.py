@@ -520,7 +520,8 @@ class RoutingEngine:
                 ranking=[],
                 warnings=list(pick.warnings),
             )
-        decision_log.info("routeiq decision %s", json.dumps({k: out.get(k) for k in _LOG_FIELDS}))  # one a pick
+        if decision_log.isEnabledFor(logging.INFO):  # one line a pick; the JSON only when someone reads it
+            decision_log.info("routeiq decision %s", json.dumps({k: out.get(k) for k in _LOG_FIELDS}))
         return out
 
     def stamp(self, metadata: dict[str, Any] | None, record: Mapping[str, Any]) -> None:
