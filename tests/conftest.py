@@ -127,15 +127,6 @@ def postgres(postgres_server: PostgresServer) -> PostgresServer:
     return postgres_server
 
 
-def wait_for(predicate: object, timeout: float = 20.0, interval: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(interval)
-    return False
-
-
 class RedisServer:
     """A ``redis-server`` of its own on a free loopback port, no persistence; stop() / start() for outages."""
 

@@ -83,7 +83,8 @@ class OpenTelemetryExtension:
                                         description="Degradations the requests survived, by kind")
 
     def bind_router(self, router: Any) -> None:
-        self._routers.append(router.counters) if self._trace is not None else None
+        if self._trace is not None:  # every router's counters feed routeiq.degradations
+            self._routers.append(router.counters)
 
     def _observe(self, _options: Any) -> Any:
         from opentelemetry.metrics import Observation
