@@ -11,6 +11,8 @@ An extension is an object with either or both of two hooks, passed as
 ``after_decide(decision, ctx)``
     runs once the decision is made: record it, emit it, or return a changed copy
     (``dataclasses.replace``); returning None keeps it.
+``on_feedback(decision_id, report)`` (optional)
+    runs when an outcome is reported (``Router.feedback``), e.g. to charge a budget.
 
 Extensions run in list order. One that raises is skipped: its changes to the
 context are undone, the decision gets a warning naming the extension and the
@@ -200,6 +202,17 @@ class ExtensionRunner:
                     message = self._failed(ext, "after_decide", TypeError(type(changed).__name__))
                     decision = dataclasses.replace(decision, warnings=(*decision.warnings, message))
         return decision
+
+    def feedback(self, decision_id: str, report: object) -> None:
+        """``on_feedback(decision_id, report)`` of the extensions that have it (budgets charge real costs);
+        one that raises is skipped like a failing decision hook."""
+        for ext in self.extensions:
+            hook = getattr(ext, "on_feedback", None)
+            if callable(hook):
+                try:
+                    hook(decision_id, report)
+                except Exception as exc:
+                    self._failed(ext, "on_feedback", exc)
 
     def _failed(self, ext: object, hook: str, exc: BaseException) -> str:
         message = f"extension {extension_name(ext)!r} failed in {hook} ({describe_error(exc)}); skipped it"

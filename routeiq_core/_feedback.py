@@ -7,7 +7,6 @@ the :class:`Decision` itself (it carries the query), to the strategy.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from ._decision import Decision
@@ -17,8 +16,6 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from ._router import Router
     from .decisionlog import Feedback
-
-log = logging.getLogger("routeiq")
 
 #: Reports of these sources say whether the *call* worked (LiteLLM's outcomes, the client adapters'),
 #: not whether the answer was good: logged, but their success does not train quality (a score does).
@@ -42,26 +39,16 @@ def record_feedback(router: Router, decision: Decision | str, quality: float | N
     if router.log is None and not online:
         raise ConfigError(f"feedback needs a decision log (Router(log='sqlite:///decisions.db')) or an online "
                           f"strategy such as 'thompson'; this router has neither (strategy {router.strategy.name!r})")
-    stored = None
     if router.log is not None:
-        stored = router.log.feedback(decision_id, **outcome)
+        report = router.log.feedback(decision_id, **outcome)
     else:
         from .decisionlog import Feedback
 
-        stored = Feedback.build(decision_id, **outcome)  # validates like the log does
-    value = stored.score
-    if value is None and stored.success is not None and stored.source not in TRANSPORT_SOURCES:
-        value = float(stored.success)
-    for ext in router._extensions:  # e.g. budgets charging the real cost
-        hook = getattr(ext, "on_feedback", None)
-        if callable(hook):
-            try:
-                hook(stored.decision_id, stored)
-            except Exception as exc:
-                router.counters.inc("extension_failures")
-                log.warning("routeiq: extension %s failed in on_feedback (%s)", type(ext).__name__, type(exc).__name__)
-    if router.log is None:
-        stored = None
+        report = Feedback.build(decision_id, **outcome)  # validates like the log does
+    value = report.score
+    if value is None and report.success is not None and report.source not in TRANSPORT_SOURCES:
+        value = float(report.success)
+    router.extensions.feedback(report.decision_id, report)  # e.g. budgets charging the real cost
     if online and value is not None:
         if isinstance(decision, Decision) and decision.query is not None:
             router._strategy.learn(decision.query, decision.candidate, value)
@@ -76,7 +63,7 @@ def record_feedback(router: Router, decision: Decision | str, quality: float | N
         elif router.log is None:
             raise ConfigError("feedback to an online strategy needs the Decision made by this Router (with its "
                               f"query), got {type(decision).__name__}")
-    return stored
+    return report if router.log is not None else None
 
 
 def close_router(router: Router) -> None:
