@@ -44,6 +44,8 @@ def _migrate_to_2(conn: Any) -> None:
 
 #: version -> a function(connection) that upgrades a schema of version - 1 to it.
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _migrate_to_2}
+#: The PostgreSQL advisory-lock key that serialises schema changes ("RouteIQ" in ASCII).
+_SCHEMA_LOCK_KEY = 0x526F7574_65495100 >> 8
 
 
 
@@ -189,12 +191,18 @@ class SqlLog:
                 return
             sa = self._sa
             with self._engine.begin() as conn:
+                self._lock_schema(conn)
                 if not sa.inspect(conn).has_table("routeiq_schema"):
                     self._md.create_all(conn, checkfirst=True)
                     conn.execute(self._schema.insert().values(version=SCHEMA_VERSION))
                     self._ready = True
                     return
                 version = conn.execute(sa.select(sa.func.max(self._schema.c.version))).scalar() or 0
+                if version == 0:  # an empty version table: a creation that never finished; start it afresh
+                    self._md.create_all(conn, checkfirst=True)
+                    conn.execute(self._schema.insert().values(version=SCHEMA_VERSION))
+                    self._ready = True
+                    return
                 if version > SCHEMA_VERSION:
                     raise DecisionLogError(
                         f"decision log {self.url} has schema version {version}, written by a newer RouteIQ; "
@@ -206,6 +214,18 @@ class SqlLog:
                 for index in self._decisions.indexes:  # indexes a migration's version added to old tables
                     index.create(conn, checkfirst=True)
             self._ready = True
+
+    def _lock_schema(self, conn: Any) -> None:
+        """Serialise schema creation and upgrades between processes opening one log at once.
+
+        Without it a second process can see the version table after the first created it but before
+        the first wrote the version row. SQLite takes its write lock up front (``BEGIN IMMEDIATE``; the
+        busy timeout waits for it); PostgreSQL takes a transaction-scoped advisory lock.
+        """
+        if self.dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
 
     def schema_version(self) -> int:
         with self._engine.connect() as conn:
