@@ -92,7 +92,8 @@ class PostgresServer:
 
     def reset(self) -> None:
         """Drop RouteIQ's tables (each test starts with an empty log)."""
-        self.psql("DROP TABLE IF EXISTS routeiq_decisions, routeiq_feedback, routeiq_state, routeiq_schema")
+        self.psql("DROP TABLE IF EXISTS routeiq_decisions, routeiq_feedback, routeiq_state, routeiq_schema, "
+                  "routeiq_rollup, routeiq_rollup_latency")
 
 
 @pytest.fixture(scope="session")

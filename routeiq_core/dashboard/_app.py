@@ -11,6 +11,7 @@ logged. Queries are bounded: the dashboard reads SQL aggregates, the explorer pa
 from __future__ import annotations
 
 import hmac
+import itertools
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +24,15 @@ __all__ = ["create_app"]
 
 HERE = Path(__file__).resolve().parent
 NAV = (("/", "Dashboard"), ("/decisions", "Explorer"), ("/experiments", "Experiments"), ("/config", "Routing config"))
-FILTERS = ("team", "user", "model", "category", "profile", "session_id")
+#: query parameter -> LogFilter field; every page takes these, and ``since`` / ``until``
+FILTERS = {"team": "team", "key": "key_alias", "user": "user", "tag": "tag", "model": "model",
+           "category": "category", "profile": "profile", "session_id": "session_id", "experiment": "experiment",
+           "arm": "arm"}
+RANGES = ("1h", "24h", "7d", "30d")
 PAGE = 50
+#: The experiments page reports on the newest this many decisions of each experiment (bounded
+#: time at any log size); ``routeiq experiments report`` reads them all.
+EXPERIMENT_ROWS = 2000
 MAX_FILTER = 256
 COOKIE = "routeiq_dashboard"
 
@@ -46,25 +54,37 @@ class BadQuery(ValueError):
     """A malformed query parameter: answered with 400."""
 
 
-def _filters(params: Any) -> tuple[dict[str, str], Any]:
+def _filters(params: Any, *, whole_hours: bool = False) -> tuple[dict[str, str], Any]:
+    """The page's filter from its query parameters (400 for a malformed one).
+
+    ``whole_hours`` widens the time window to whole hours, which the log's hourly roll-up
+    answers at any size (the dashboard page); the explorer keeps the exact window.
+    """
+    import math
+
     from ..cli.log import parse_since
     from ..decisionlog import LogFilter
+    from ..decisionlog._backend import OUTCOMES
 
     values: dict[str, str] = {}
-    for name in (*FILTERS, "since"):
+    for name in (*FILTERS, "since", "until", "outcome"):
         raw = params.get(name)
         if raw is None or raw == "":
             continue
         if len(raw) > MAX_FILTER:
             raise BadQuery(f"{name}: at most {MAX_FILTER} characters")
         values[name] = raw
+    if values.get("outcome") not in OUTCOMES:
+        raise BadQuery(f"outcome: expected one of {', '.join(str(o) for o in OUTCOMES[1:])}")
     try:
-        since = parse_since(values.get("since"))
+        since, until = parse_since(values.get("since")), parse_since(values.get("until"))
     except ConfigError as exc:
-        raise BadQuery(str(exc)) from None
-    where = LogFilter(since=since, team=values.get("team"), user=values.get("user"), model=values.get("model"),
-                      category=values.get("category"), profile=values.get("profile"),
-                      session_id=values.get("session_id"))
+        raise BadQuery(str(exc).replace("--since", "since/until")) from None
+    if whole_hours:
+        since = None if since is None else math.floor(since / 3600) * 3600.0
+        until = None if until is None else math.ceil(until / 3600) * 3600.0
+    fields: dict[str, Any] = {field: values.get(name) for name, field in FILTERS.items()}
+    where = LogFilter(since=since, until=until, outcome=values.get("outcome"), **fields)
     return values, where
 
 
@@ -94,7 +114,8 @@ def _aggregate(log: Any, where: Any) -> dict[str, Any]:
     stats = log_stats(iter_log(log, where)).to_dict()
     return {"decisions": stats["decisions"], "models": stats["models"], "categories": stats["categories"],
             "profiles": stats["profiles"], "fallbacks": stats["fallbacks"], "explored": stats["explored"],
-            "decide_ms": stats["decide_ms"] or {}, "spend": stats["savings"], "success": [], "over_time": None}
+            "decide_ms": stats["decide_ms"] or {}, "success": [], "over_time": None, "source": "rows",
+            "spend": {**stats["savings"], "cost_reports": stats["savings"]["decisions_with_real_cost"]}}
 
 
 def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None) -> Any:
@@ -119,7 +140,10 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True))
 
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-        base = {"root": root_path, "nav": NAV, "log_url": decision_log.url, "filter_fields": FILTERS,
+        params = {k: v for k, v in request.query_params.items() if k not in ("since", "before", "token")}
+        ranges = [(r, "?" + urlencode({**params, "since": r}), request.query_params.get("since") == r) for r in RANGES]
+        ranges.append(("all", "?" + urlencode(params), not request.query_params.get("since")))
+        base = {"root": root_path, "nav": NAV, "log_url": decision_log.url, "filter_fields": FILTERS, "ranges": ranges,
                 "here": request.url.path.removeprefix(root_path) or "/"}
         return HTMLResponse(env.get_template(name).render(**base, **ctx), status_code=status)
 
@@ -149,7 +173,7 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
         return endpoint
 
     async def dashboard(request: Request) -> Response:
-        values, where = _filters(request.query_params)
+        values, where = _filters(request.query_params, whole_hours=True)
         agg = _aggregate(decision_log, where)
         spend = agg["spend"]
         saved = spend["baseline_usd"] - spend["spend_usd"]
@@ -243,8 +267,20 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
         from ..experiments._report import experiment_report
 
         values, where = _filters(request.query_params)
-        report = experiment_report(iter_log(decision_log, where))
-        return render(request, "experiments.html", title="Experiments", report=report, since=values.get("since"))
+        names_of = getattr(decision_log, "experiment_names", None)
+        names = names_of(where) if callable(names_of) else sorted({
+            row.record.experiment for row in iter_log(decision_log, where) if row.record.experiment})
+        rows: list[Any] = []
+        truncated = []
+        for name in ([where.experiment] if where.experiment else names):
+            newest = LogFilter(**{**where.__dict__, "experiment": name, "newest_first": True})
+            got = list(itertools.islice(iter_log(decision_log, newest, page=500), EXPERIMENT_ROWS + 1))
+            if len(got) > EXPERIMENT_ROWS:
+                truncated.append(name)
+            rows.extend(got[:EXPERIMENT_ROWS])
+        report = experiment_report(rows)
+        return render(request, "experiments.html", title="Experiments", report=report, since=values.get("since"),
+                      truncated=truncated, limit=EXPERIMENT_ROWS, filters=values)
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")

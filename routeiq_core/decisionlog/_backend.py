@@ -18,6 +18,10 @@ from ._records import DecisionRecord, Feedback, LoggedDecision, Outcome
 __all__ = ["DecisionLog", "LogFilter", "MemoryLog", "iter_log"]
 
 
+#: The values of :attr:`LogFilter.outcome`.
+OUTCOMES = (None, "success", "failure", "reported", "none")
+
+
 @dataclass(frozen=True)
 class LogFilter:
     """Which decisions a query returns. Every field is optional; set ones must all match."""
@@ -31,10 +35,20 @@ class LogFilter:
     profile: str | None = None
     user: str | None = None
     team: str | None = None
+    key_alias: str | None = None
+    tag: str | None = None  # decisions carrying this tag
     session_id: str | None = None
+    experiment: str | None = None
+    arm: str | None = None
     with_feedback: bool = False
+    #: "success" / "failure" (some report says so), "reported" (any feedback) or "none"
+    outcome: str | None = None
     #: newest first (``routeiq log tail``); paging with ``after_id`` then goes backwards
     newest_first: bool = False
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome: expected one of {', '.join(str(o) for o in OUTCOMES[1:])}, got {self.outcome!r}")
 
     def matches(self, r: DecisionRecord) -> bool:
         if self.since is not None and r.ts < self.since:
@@ -43,10 +57,21 @@ class LogFilter:
             return False
         if self.after_id is not None and (r.id >= self.after_id if self.newest_first else r.id <= self.after_id):
             return False
-        for name in ("model", "candidate", "category", "profile", "user", "team", "session_id"):
+        for name in ("model", "candidate", "category", "profile", "user", "team", "key_alias", "session_id",
+                     "experiment", "arm"):
             wanted = getattr(self, name)
             if wanted is not None and getattr(r, name) != wanted:
                 return False
+        return self.tag is None or self.tag in r.tags
+
+    def outcome_matches(self, reports: Sequence[Feedback]) -> bool:
+        """The feedback part of the filter (``with_feedback``, ``outcome``) for one decision's reports."""
+        if self.with_feedback or self.outcome == "reported":
+            return bool(reports)
+        if self.outcome == "none":
+            return not reports
+        if self.outcome in ("success", "failure"):
+            return any(f.success is (self.outcome == "success") for f in reports)
         return True
 
 
@@ -79,9 +104,10 @@ def select_rows(decisions: Sequence[DecisionRecord], feedback: Mapping[str, Sequ
     for r in sorted(decisions, key=lambda r: r.id, reverse=where.newest_first):
         if not where.matches(r):
             continue
-        outcome = Outcome.merge(feedback.get(r.id, []))
-        if where.with_feedback and outcome is None:
+        reports = feedback.get(r.id, [])
+        if not where.outcome_matches(reports):
             continue
+        outcome = Outcome.merge(reports)
         out.append(LoggedDecision(r, outcome))
         if len(out) >= limit:
             break
