@@ -128,6 +128,14 @@ class Router:
         router._assemble(as_catalog(candidates), self.rules, self.featurizer, self.strategy, self._extensions)
         return router
 
+    def preview(self) -> Router:
+        """A router that decides like this one (candidates, strategy, embedder, profiles) but records
+        nothing and runs no extension: for trying a prompt (the dashboard) without a trace of it."""
+        router = Router.__new__(Router)
+        router.deadline_ms, router.log, router.observations = self.deadline_ms, None, 0
+        router._assemble(self.catalog, self.rules, self.featurizer, self.strategy, ())
+        return router
+
     @classmethod
     def from_artifact(cls, path: str | os.PathLike[str], candidates: CandidatesLike | None = None, *,
                       registry: StrategyRegistry | None = None, **kwargs: Any) -> Router:

@@ -87,6 +87,8 @@ class RouteIQSettings(BaseSettings):
         "Prometheus metrics add up every worker's values (multiprocess mode).")
     dashboard_token: SecretStr | None = Field(None, description="The dashboard's access token (`routeiq "
                                               "dashboard`; default: a new random one, printed at start).")
+    dashboard: bool = Field(False, description="In the LiteLLM proxy: serve the dashboard at `/routeiq/ui/`, "
+                            "behind the proxy's master key (needs a decision log and `routeiq[ui]`).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "

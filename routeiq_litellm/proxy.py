@@ -340,6 +340,42 @@ def add_metrics_route(app: Any) -> bool:
     return True
 
 
+DASHBOARD_PATH = "/routeiq/ui"
+
+
+def add_dashboard_route(app: Any) -> bool:
+    """Mount the dashboard at ``/routeiq/ui/`` (``ROUTEIQ_DASHBOARD=true``): it reads the worker's
+    decision log, and its access token is the proxy's master key, read at every request (LiteLLM
+    sets it while it starts). True if it mounted it; a warning says why not."""
+    import sys
+
+    from routeiq_core._settings import RouteIQSettings
+
+    if not RouteIQSettings.from_env().dashboard:
+        return False
+    if any(getattr(route, "path", None) == DASHBOARD_PATH for route in app.routes):
+        return False
+    settings = shared_engine().settings
+    if not settings.log:
+        log.warning("routeiq: ROUTEIQ_DASHBOARD is set but there is no decision log (ROUTEIQ_LOG or `log:`); "
+                    "the dashboard is not served")
+        return False
+    from routeiq_core.dashboard import create_app
+
+    server = sys.modules["litellm.proxy.proxy_server"]
+
+    def master_key() -> str | None:
+        key = getattr(server, "master_key", None)
+        return key if isinstance(key, str) and key else None
+
+    def router() -> Any:
+        return shared_engine()._template  # the first group's router, once a request has built it
+
+    app.mount(DASHBOARD_PATH, create_app(settings.log, token=master_key, root_path=DASHBOARD_PATH, router=router))
+    app.router.routes.insert(0, app.router.routes.pop())  # before LiteLLM's own /ui and catch-alls
+    return True
+
+
 def _decision_lines() -> None:
     """One INFO line per decision on stderr in the proxy, unless the logger is configured already."""
     from ._engine import decision_log
@@ -362,6 +398,7 @@ def _add_route_in_the_proxy() -> None:
     try:
         add_feedback_route(server.app)
         add_metrics_route(server.app)
+        add_dashboard_route(server.app)
     except Exception as exc:  # routing must work even if the endpoints cannot be added
         log.warning("routeiq: could not add RouteIQ's endpoints to the proxy (%s)", type(exc).__name__)
 

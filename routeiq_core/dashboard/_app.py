@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -118,11 +119,14 @@ def _aggregate(log: Any, where: Any) -> dict[str, Any]:
             "spend": {**stats["savings"], "cost_reports": stats["savings"]["decisions_with_real_cost"]}}
 
 
-def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None) -> Any:
+def create_app(log: Any, *, token: str | Callable[[], str | None], root_path: str = "", router: Any = None) -> Any:
     """The dashboard as an ASGI app over ``log`` (a URL or a DecisionLog); ``token`` guards every request.
 
-    ``router`` (a :class:`~routeiq_core.Router` without a decision log) feeds the routing-config page
-    and its "try a prompt" form: the prompt is decided and shown, never stored.
+    ``token`` may be a function read at every request (the LiteLLM proxy's master key, which the
+    proxy sets after start-up); while it returns nothing, every request is refused.
+    ``router`` (a :class:`~routeiq_core.Router`, or a function returning one or None) feeds the
+    routing-config page and its "try a prompt" form, which decides with :meth:`Router.preview`:
+    the prompt is shown, never stored, and no extension sees it.
     """
     jinja2, _ = _deps()
     from starlette.applications import Starlette
@@ -133,8 +137,14 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
 
     from ..decisionlog import LogFilter, open_log
 
-    if not isinstance(token, str) or len(token) < 16:
+    if not callable(token) and (not isinstance(token, str) or len(token) < 16):
         raise ConfigError("the dashboard token must be a string of at least 16 characters (e.g. secrets.token_urlsafe())")
+    token_of: Callable[[], str | None] = token if callable(token) else (lambda: token)
+    router_of: Callable[[], Any] = router if callable(router) and not hasattr(router, "decide") else (lambda: router)
+
+    def derived(purpose: bytes) -> str:
+        """A value derived from the token (the cookie and the CSRF token never carry the token itself)."""
+        return hmac.new((token_of() or "").encode(), purpose, "sha256").hexdigest()
     decision_log = open_log(log)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True))
@@ -148,10 +158,14 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
         return HTMLResponse(env.get_template(name).render(**base, **ctx), status_code=status)
 
     def authorised(request: Request) -> bool:
+        secret = token_of()
+        if not secret:
+            return False
         given = request.headers.get("authorization", "")
-        candidates = [given[7:] if given.lower().startswith("bearer ") else "", request.cookies.get(COOKIE, ""),
-                      request.query_params.get("token", "")]
-        return any(c and hmac.compare_digest(c.encode(), token.encode()) for c in candidates)
+        offered = [given[7:] if given.lower().startswith("bearer ") else "", request.query_params.get("token", "")]
+        cookie = request.cookies.get(COOKIE, "")
+        return any(c and hmac.compare_digest(c.encode(), secret.encode()) for c in offered) or \
+            (bool(cookie) and hmac.compare_digest(cookie.encode(), derived(b"routeiq-dashboard-session").encode()))
 
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -161,7 +175,8 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
                 rest = {k: v for k, v in request.query_params.items() if k != "token"}
                 response: Response = RedirectResponse(f"{request.url.path}?{urlencode(rest)}" if rest
                                                       else request.url.path, status_code=303)
-                response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+                response.set_cookie(COOKIE, derived(b"routeiq-dashboard-session"), httponly=True, samesite="strict",
+                                    path=root_path or "/")
                 return response
             try:
                 page: Response = await handler(request)
@@ -230,11 +245,12 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
                       next_page=None)
 
     def csrf_token() -> str:
-        return hmac.new(token.encode(), b"routeiq-dashboard-csrf", "sha256").hexdigest()
+        return derived(b"routeiq-dashboard-csrf")
 
     def config_page(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
         from ..policies import Policies
 
+        router = router_of()
         exts = [] if router is None else list(router.extensions.extensions)
         policies = next((e.policies for e in exts if isinstance(e, Policies)), None)
         experiments = next((e.experiments for e in exts if type(e).__name__ == "Experiments"), None)
@@ -252,12 +268,13 @@ def create_app(log: Any, *, token: str, root_path: str = "", router: Any = None)
         form = await request.form()
         if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_token().encode()):
             return PlainTextResponse("forbidden: missing or wrong CSRF token", status_code=403)
+        router = router_of()
         if router is None:
             raise BadQuery("no router configuration: start the dashboard with --config FILE")
         prompt = str(form.get("prompt", ""))[:20_000]
         profile = str(form.get("profile", "")) or None
         try:
-            decision = router.decide(prompt, profile=profile)  # this router has no log: nothing is stored
+            decision = router.preview().decide(prompt, profile=profile)  # no log, no extension: nothing is stored
         except RouteIQError as exc:
             return config_page(request, 400, prompt=prompt, profile=profile, error=str(exc))
         return config_page(request, prompt=prompt, profile=profile, decision=decision)

@@ -58,7 +58,10 @@ def _litellm_cli() -> list[str]:
 class Proxy:
     """A litellm proxy subprocess in its own process group."""
 
-    def __init__(self, config: Path, log: Path, env_extra: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, log: Path, env_extra: dict[str, str] | None = None,
+                 command: list[str] | None = None) -> None:
+        """``command`` replaces the ``litellm`` command line (deploy/start.sh, which reads HOST, PORT
+        and WORKERS from the environment)."""
         self.port = _free_port()
         self.key = "sk-" + secrets.token_hex(32)
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -71,9 +74,12 @@ class Proxy:
             LITELLM_LOCAL_MODEL_COST_MAP="True",
             ROUTEIQ_LITELLM_CONFIG=str(config),
             NO_PROXY="127.0.0.1,localhost",
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             **(env_extra or {}),
         )
-        cmd = [
+        cmd = command or [
             *_litellm_cli(),
             "--config",
             str(config),
