@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from .._safe_io import atomic_write
 from ..errors import ConfigError, MissingDependencyError
 from .harness import EvaluationResult
 
-__all__ = ["markdown_report", "summary_rows", "write_report"]
+__all__ = ["html_report", "markdown_report", "report_blocks", "summary_rows", "write_report"]
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -48,16 +48,22 @@ def summary_rows(result: EvaluationResult) -> list[dict[str, object]]:
     return rows
 
 
-def _strategy_table(result: EvaluationResult) -> list[str]:
+#: A report is a list of blocks, written out as Markdown (report.md) or HTML (report.html):
+#: ("h1" | "h2" | "p", text), ("table", header, rows), ("ul", items), ("img", alt, file name).
+#: Text may hold **bold**, *emphasis* and `code`.
+Block = tuple[Any, ...]
+
+
+def _strategy_table(result: EvaluationResult) -> Block:
     two = result.strong_model is not None
     head = ["strategy", "quality", f"cost ({result.cost_unit})", "hull lift", "cost to match best",
             "quality at best's cost", "vs chord"]
     if two:
         head += ["APGR", "CPT(50%)", "CPT(80%)", "AUC"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows: list[list[str]] = []
     for s in result.strategies:
         if s.error:
-            lines.append(f"| {s.name} | failed: {s.error.replace('|', '/')} |" + " |" * (len(head) - 2))
+            rows.append([s.name, f"failed: {s.error}", *[""] * (len(head) - 2)])
             continue
         cells = [s.name + ("" if s.trained else " (no training)"), _num(s.quality), _cost(s.cost),
                  f"{s.hull_lift:+.4f}", _pct(s.cost_to_match_best_pct), _num(s.quality_at_best_cost),
@@ -65,81 +71,93 @@ def _strategy_table(result: EvaluationResult) -> list[str]:
         if two and s.routellm is not None:
             r = s.routellm
             cells += [_num(r.apgr, 3), f"{r.cpt50:.1f}%", f"{r.cpt80:.1f}%", _num(r.auc, 4)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        rows.append(cells)
+    return ("table", head, rows)
 
 
-def markdown_report(result: EvaluationResult, plot_name: str | None = None) -> str:
+def report_blocks(result: EvaluationResult, plot_name: str | None = None) -> list[Block]:
+    """The evaluation report, section by section (see :data:`Block`)."""
     best = result.best
-    out = [
-        f"# Routing evaluation: {result.dataset}",
-        "",
-        f"Train {result.n_train} prompts, test {result.n_test} prompts, {len(result.models)} models; "
-        f"profile `{result.profile}` (cost weight {result.cost_weight}); seed {result.seed}. "
-        f"Cost unit: {result.cost_unit}.",
-        "",
-        f"Best single model: **{best.name}** (quality {best.quality:.4f} at cost {_cost(best.cost)}).",
-        "",
-        "## Strategies",
-        "",
-        "Quality and cost are means over the test prompts at the profile's cost weight. *Hull lift*: the "
-        "largest quality gain over the single models' upper hull at equal cost, along the whole curve. "
-        "*Cost to match best*: the lowest cost at which the strategy's curve reaches the best single "
-        "model's quality, as % of that model's cost. *vs chord*: quality minus the straight line from "
-        "the cheapest to the most expensive model, at the strategy's cost.",
-        "",
-        *_strategy_table(result),
-        "",
+    out: list[Block] = [
+        ("h1", f"Routing evaluation: {result.dataset}"),
+        ("p", f"Train {result.n_train} prompts, test {result.n_test} prompts, {len(result.models)} models; "
+              f"profile `{result.profile}` (cost weight {result.cost_weight}); seed {result.seed}. "
+              f"Cost unit: {result.cost_unit}."),
+        ("p", f"Best single model: **{best.name}** (quality {best.quality:.4f} at cost {_cost(best.cost)})."),
+        ("h2", "Strategies"),
+        ("p", "Quality and cost are means over the test prompts at the profile's cost weight. *Hull lift*: the "
+              "largest quality gain over the single models' upper hull at equal cost, along the whole curve. "
+              "*Cost to match best*: the lowest cost at which the strategy's curve reaches the best single "
+              "model's quality, as % of that model's cost. *vs chord*: quality minus the straight line from "
+              "the cheapest to the most expensive model, at the strategy's cost."),
+        _strategy_table(result),
     ]
     if result.strong_model is not None:
-        out += [
-            f"Two-model metrics as RouteLLM defines them (strong = `{result.strong_model}`, weak = "
-            f"`{result.weak_model}`): the strategy's score is the cost weight at which it switches to "
-            "the strong model; thresholds are its 10 quantile bins; CPT = % strong calls to recover "
-            "x% of the quality gap; APGR = area under the curve between weak (0) and strong (1).",
-            "",
-        ]
-        for name, r in result.routellm_baselines.items():
-            out.append(f"- {name} routing (seeded): APGR {r.apgr:.3f}, CPT(50%) {r.cpt50:.1f}%, "
-                       f"CPT(80%) {r.cpt80:.1f}%")
-        out.append("")
-    out += ["## Baselines", "", f"| policy | quality | cost ({result.cost_unit}) |", "|---|---|---|"]
-    for b in result.baselines:
-        label = b.name + (" (best)" if b.name == result.best_model else "")
-        out.append(f"| {label} | {b.quality:.4f} | {_cost(b.cost)} |")
+        out.append(("p", f"Two-model metrics as RouteLLM defines them (strong = `{result.strong_model}`, weak = "
+                         f"`{result.weak_model}`): the strategy's score is the cost weight at which it switches to "
+                         "the strong model; thresholds are its 10 quantile bins; CPT = % strong calls to recover "
+                         "x% of the quality gap; APGR = area under the curve between weak (0) and strong (1)."))
+        out.append(("ul", [f"{name} routing (seeded): APGR {r.apgr:.3f}, CPT(50%) {r.cpt50:.1f}%, "
+                           f"CPT(80%) {r.cpt80:.1f}%" for name, r in result.routellm_baselines.items()]))
+    out += [("h2", "Baselines"),
+            ("table", ["policy", "quality", f"cost ({result.cost_unit})"],
+             [[b.name + (" (best)" if b.name == result.best_model else ""), f"{b.quality:.4f}", _cost(b.cost)]
+              for b in result.baselines])]
     if result.candidates:
-        out += ["", "## Candidates (as the router sees them)", "",
-                "Prices in USD per 1M tokens (input / output) from the data set's price table, or derived from "
-                "the mean per-prompt cost; tiers inferred from price.", "",
-                "| model | input | output | tier |", "|---|---|---|---|"]
-        out += [f"| {c['name']} | {c['input_cost_per_mtok']:.4g} | {c['output_cost_per_mtok']:.4g} | {c['tier']} |"
-                for c in result.candidates]
-    out += ["", "## Routing distribution (share of test prompts per model)", ""]
+        out += [("h2", "Candidates (as the router sees them)"),
+                ("p", "Prices in USD per 1M tokens (input / output) from the data set's price table, or derived "
+                      "from the mean per-prompt cost; tiers inferred from price."),
+                ("table", ["model", "input", "output", "tier"],
+                 [[c["name"], f"{c['input_cost_per_mtok']:.4g}", f"{c['output_cost_per_mtok']:.4g}", str(c["tier"])]
+                  for c in result.candidates])]
+    out.append(("h2", "Routing distribution (share of test prompts per model)"))
     ok = [s for s in result.strategies if not s.error]
     if ok:
-        out.append("| model | " + " | ".join(s.name for s in ok) + " |")
-        out.append("|---|" + "---|" * len(ok))
-        for model in result.models:
-            out.append(f"| {model} | " + " | ".join(f"{100 * s.distribution.get(model, 0):.1f}%" for s in ok) + " |")
-        out.append("")
+        out.append(("table", ["model", *(s.name for s in ok)],
+                    [[model, *(f"{100 * s.distribution.get(model, 0):.1f}%" for s in ok)] for model in result.models]))
     if result.tasks and ok:
-        out += ["## Per task (quality at the profile's cost weight)", "",
-                "| task | n | best model | best model quality | oracle | " + " | ".join(s.name for s in ok) + " |",
-                "|---|---|---|---|---|" + "---|" * len(ok)]
-        for task, info in result.tasks.items():
-            cells = [f"{s.per_task.get(task, {}).get('quality', float('nan')):.3f}" for s in ok]
-            out.append(f"| {task} | {info['n']} | {info['best_model']} | {info['best_model_quality']:.3f} | "
-                       f"{info['oracle_quality']:.3f} | " + " | ".join(cells) + " |")
-        out.append("")
+        out += [("h2", "Per task (quality at the profile's cost weight)"),
+                ("table", ["task", "n", "best model", "best model quality", "oracle", *(s.name for s in ok)],
+                 [[task, str(info["n"]), info["best_model"], f"{info['best_model_quality']:.3f}",
+                   f"{info['oracle_quality']:.3f}",
+                   *(f"{s.per_task.get(task, {}).get('quality', float('nan')):.3f}" for s in ok)]
+                  for task, info in result.tasks.items()])]
     if plot_name:
-        out += ["## Cost-quality curves", "", f"![cost-quality curves]({plot_name})", ""]
+        out += [("h2", "Cost-quality curves"), ("img", "cost-quality curves", plot_name)]
     if result.notes:
-        out += ["## Notes", "", *[f"- {n}" for n in result.notes], ""]
+        out += [("h2", "Notes"), ("ul", list(result.notes))]
     if result.timings or ok:
         parts = [f"{k.replace('_seconds', '')} {v:.1f}s" for k, v in result.timings.items()]
         parts += [f"{s.name} fit {s.fit_seconds:.1f}s / decide {s.predict_seconds:.1f}s" for s in ok]
-        out += ["## Timings", "", "; ".join(parts), ""]
-    return "\n".join(out)
+        out += [("h2", "Timings"), ("p", "; ".join(parts))]
+    return out
+
+
+def _markdown_cell(text: str) -> str:
+    return str(text).replace("|", "/")
+
+
+def markdown_report(result: EvaluationResult, plot_name: str | None = None) -> str:
+    """The report as Markdown (``report.md``)."""
+    lines: list[str] = []
+    for block in report_blocks(result, plot_name):
+        kind = block[0]
+        if kind == "h1":
+            lines += [f"# {block[1]}", ""]
+        elif kind == "h2":
+            lines += [f"## {block[1]}", ""]
+        elif kind == "p":
+            lines += [block[1], ""]
+        elif kind == "ul":
+            lines += [*(f"- {item}" for item in block[1]), ""]
+        elif kind == "img":
+            lines += [f"![{block[1]}]({block[2]})", ""]
+        elif kind == "table":
+            head, rows = block[1], block[2]
+            lines += ["| " + " | ".join(map(_markdown_cell, head)) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(map(_markdown_cell, row)) + " |" for row in rows]
+            lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def plot(result: EvaluationResult, path: Path) -> Path:
@@ -155,9 +173,6 @@ def plot(result: EvaluationResult, path: Path) -> Path:
     singles = [b for b in result.baselines if b.kind == "model"]
     ax.scatter([b.cost for b in singles], [b.quality for b in singles], color="black", zorder=3, s=18,
                label="single models")
-    for b in singles:
-        ax.annotate(b.name.split("/")[-1], (b.cost, b.quality), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
     ax.plot(result.hull[0], result.hull[1], "k--", lw=1, label="single-model hull")
     ax.plot(result.oracle_curve[0], result.oracle_curve[1], color="grey", lw=1, alpha=0.6, label="oracle")
     rnd = result.baseline("random")
@@ -177,26 +192,80 @@ def plot(result: EvaluationResult, path: Path) -> Path:
     ax.set_ylabel("mean quality")
     ax.set_title(f"{result.dataset}: cost vs quality (dots: profile '{result.profile}'; dotted: untrained)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: it covers nothing
     fig.tight_layout()
+    _label_points(fig, ax, [(b.name.split("/")[-1], b.cost, b.quality) for b in singles])
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return atomic_write(path, buffer.getvalue(), "plot", ConfigError)
 
 
-def _html_page(result: EvaluationResult, markdown: str, png: Path | None) -> str:
-    image = ""
-    if png is not None:
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        image = f'<img alt="cost-quality curves" src="data:image/png;base64,{data}" style="max-width:100%">'
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>RouteIQ evaluation: {html.escape(result.dataset)}</title>"
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}pre{white-space:pre-wrap}</style>"
-        f"</head><body><h1>RouteIQ evaluation: {html.escape(result.dataset)}</h1>{image}"
-        f"<pre>{html.escape(markdown)}</pre></body></html>\n"
-    )
+#: Where a point's label may go, in points from the point, tried in this order.
+_LABEL_OFFSETS = ((4, 4), (4, -10), (-4, 4), (-4, -10), (6, -3), (-6, -3), (0, 9), (0, -14), (10, 12), (10, -18),
+                  (-10, 12), (-10, -18))
+
+
+def _label_points(fig: Any, ax: Any, points: list[tuple[str, float, float]]) -> None:
+    """Label each point where the label overlaps no other label, no point and stays inside the axes
+    (greedy, in the order given; the first free place wins, else the least crowded one). Labels
+    get a translucent white box, so the curves drawn through them do not hide them."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    dots = [ax.transData.transform((x, y)) for _, x, y in points]
+    placed: list[Any] = []
+    for name, x, y in points:
+        best, best_score = None, None
+        for dx, dy in _LABEL_OFFSETS:
+            text = ax.annotate(name, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points",
+                               ha="left" if dx >= 0 else "right",
+                               bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
+            box = text.get_window_extent(renderer)
+            score = sum(box.overlaps(other) for other in placed) * 10
+            score += sum(box.contains(*d) for d in dots)
+            score += 0 if (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1) \
+                else 5
+            if best_score is None or score < best_score:
+                if best is not None:
+                    best.remove()
+                best, best_score = text, score
+            else:
+                text.remove()
+            if score == 0:
+                break
+        if best is not None:
+            placed.append(best.get_window_extent(renderer))
+
+
+def _inline(text: str) -> Any:
+    """Escaped text with the report's inline Markdown (**bold**, *emphasis*, `code`) as HTML."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    out = str(escape(text))
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
+    out = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", out)
+    return Markup(out)
+
+
+def html_report(result: EvaluationResult, png: Path | None) -> str:
+    """The report as one self-contained HTML page (``report.html``): the dashboard's template and
+    stylesheet, real tables, the plot embedded; nothing loaded from anywhere, readable offline."""
+    try:
+        import jinja2
+    except ImportError:
+        raise MissingDependencyError("the HTML report needs Jinja2: pip install 'routeiq[plot]'") from None
+    from ..dashboard._app import HERE as UI
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(UI / "templates")), autoescape=True)
+    image = None if png is None else "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+    blocks = [(kind, *rest) for kind, *rest in report_blocks(result, png.name if png else None)]
+    return env.get_template("report.html").render(
+        title=f"RouteIQ evaluation: {result.dataset}", blocks=blocks, image=image, inline=_inline,
+        css=(UI / "static" / "style.css").read_text(encoding="utf-8"))
 
 
 def write_report(result: EvaluationResult, out_dir: str | os.PathLike[str], *, plots: bool = True) -> dict[str, Path]:
@@ -221,5 +290,5 @@ def write_report(result: EvaluationResult, out_dir: str | os.PathLike[str], *, p
     atomic_write(paths["json"], (json.dumps(result.to_dict(), indent=1) + "\n").encode("utf-8"), "results", ConfigError)
     if png is not None:
         paths["html"] = out / "report.html"
-        atomic_write(paths["html"], _html_page(result, markdown, png).encode("utf-8"), "report", ConfigError)
+        atomic_write(paths["html"], html_report(result, png).encode("utf-8"), "report", ConfigError)
     return paths
