@@ -2,8 +2,10 @@
 
     python scripts/dashboard_screenshots.py
 
-Builds a SQLite log with the shipped model (60 decisions with feedback), serves the dashboard on
-loopback and photographs each page with Playwright driving Debian's Chromium.
+Builds a SQLite log with the shipped model (60 decisions with feedback, an A/B experiment), serves
+the dashboard on loopback and photographs each page with Playwright driving Debian's Chromium.
+With the shared data beside the repository it also photographs ``routeiq eval``'s report.html
+(RouterBench ARC) into docs/evaluation/.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def main() -> None:
     from routeiq_core.dashboard import create_app
 
     url = f"sqlite:///{tempfile.mkdtemp()}/shots.db"
-    router = Router(log=url)
+    experiment = {"name": "centroid-vs-largest", "unit": "user",
+                  "arms": [{"name": "control"}, {"name": "largest", "strategy": "largest_llm", "weight": 0.3}]}
+    router = Router.from_config({"experiments": [experiment]}, log=url)
     prompts = ["hi there", "Prove that there are infinitely many primes.", "Write a Python CSV parser.",
                "Summarise the meeting notes in three bullets.", "What is the capital of France?"]
     ids = []
@@ -47,15 +51,33 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(f"http://127.0.0.1:8497/?token={TOKEN}")
         for name, path in (("dashboard", "/"), ("explorer", "/decisions"), ("decision", f"/decisions/{ids[1]}"),
-                           ("config", "/config")):
+                           ("session", "/sessions/conv-42"), ("experiments", "/experiments"), ("config", "/config")):
             page.goto(f"http://127.0.0.1:8497{path}")
             if name == "config":
                 page.fill("textarea[name=prompt]", "Write a Rust lock-free queue with tests")
                 page.click("#try button[type=submit]")
             page.screenshot(path=str(OUT / f"dashboard-{name}.png"), full_page=True)
             print(f"wrote {OUT / f'dashboard-{name}.png'}")
+        report = eval_report()
+        if report is not None:
+            page.goto(report.as_uri())
+            page.screenshot(path=str(REPO / "docs" / "evaluation" / "report-html.png"))
+            print(f"wrote {REPO / 'docs' / 'evaluation' / 'report-html.png'}")
         browser.close()
     server.should_exit = True
+
+
+def eval_report() -> Path | None:
+    """routeiq eval on RouterBench ARC (shared data), or None without the data."""
+    from routeiq_core.cli import main as cli
+
+    data = REPO.parent / "shared" / "data" / "routerbench" / "arc_challenge_test.csv"
+    if not data.exists():
+        print(f"no {data}: skipped the report.html screenshot")
+        return None
+    out = Path(tempfile.mkdtemp()) / "eval"
+    cli(["eval", "--data", str(data), "--strategies", "centroid,knn,mlp", "--out", str(out), "--no-progress"])
+    return out / "report.html"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -65,9 +66,13 @@ def parse_since(value: str | None, now: float | None = None) -> float | None:
         seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
         return now - float(m.group(1)) * seconds
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         pass
+    else:
+        if math.isfinite(number):
+            return number
+        raise ConfigError(f"--since {value!r}: expected a finite Unix time")
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -89,20 +89,38 @@ def _filters(params: Any, *, whole_hours: bool = False) -> tuple[dict[str, str],
     return values, where
 
 
+#: Bar colours for the models in the over-time chart (the rest share the last one, "other").
+PALETTE = ("#4a6cf7", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#9ca3af")
+
+
 def _chart(agg: dict[str, Any], width: int = 900, height: int = 160) -> dict[str, Any] | None:
+    """Decisions over time, one stacked bar per bucket, a colour per chosen model (an SVG's numbers)."""
     over = agg.get("over_time")
     if not over or not over["series"]:
         return None
-    totals = [sum(col) for col in zip(*over["series"].values())]
+    ranked = sorted(over["series"], key=lambda m: -sum(over["series"][m]))
+    shown = ranked[:len(PALETTE) - 1]
+    series = {m: over["series"][m] for m in shown}
+    rest = [sum(col) for col in zip(*(over["series"][m] for m in ranked[len(shown):]))]
+    if rest:
+        series["other"] = rest
+    totals = [sum(col) for col in zip(*series.values())]
     top = max(totals) or 1
     w = width / len(totals)
     bars = []
-    for i, n in enumerate(totals):
-        h = height * n / top
+    for i, total in enumerate(totals):
         start = over["start"] + i * over["width_s"]
-        bars.append({"x": round(i * w, 1), "y": round(height - h, 1), "w": round(max(1.0, w - 2), 1),
-                     "h": round(h, 1), "label": f"{_when(start)}: {n} decisions"})
-    return {"width": width, "height": height, "bars": bars}
+        y = float(height)
+        for k, (model, counts) in enumerate(series.items()):
+            if not counts[i]:
+                continue
+            h = height * counts[i] / top
+            y -= h
+            bars.append({"x": round(i * w, 1), "y": round(y, 1), "w": round(max(1.0, w - 2), 1), "h": round(h, 1),
+                         "color": PALETTE[min(k, len(PALETTE) - 1)],
+                         "label": f"{_when(start)}: {counts[i]} of {total} to {model}"})
+    legend = [(model, PALETTE[min(k, len(PALETTE) - 1)]) for k, model in enumerate(series)]
+    return {"width": width, "height": height, "bars": bars, "legend": legend}
 
 
 def _aggregate(log: Any, where: Any) -> dict[str, Any]:

@@ -111,9 +111,16 @@ def test_pages_in_a_real_browser(server: dict[str, Any], browser: Any, tmp_path:
     assert "token" not in page.url
     assert page.inner_text("#total") == "30"
     assert "openai/" in page.inner_text("#models")
+    assert "openai/" in page.inner_text("#chart-legend") and page.locator("svg rect").count() >= 1  # by model
     page.fill("input[name=team]", "red")
     page.click("button[type=submit]")
     assert page.inner_text("#total") == "15"  # the filter applies
+    page.click(".ranges a:text-is('24h')")  # a time range keeps the other filters
+    assert "since=24h" in page.url and "team=red" in page.url and page.inner_text("#total") == "15"
+    page.goto(f"{server['base']}/decisions")
+    page.select_option("select[name=outcome]", "failure")
+    page.click("button[type=submit]")
+    assert page.locator("#decisions tr").count() == 1 + 8  # the 8 decisions reported as failed
     page.goto(f"{server['base']}/decisions")
     assert page.locator("#decisions tr").count() == 31  # a header and 30 rows
     assert XSS in page.inner_text("#decisions")  # shown as text ...
