@@ -53,6 +53,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         router.feedback(d, success=i % 4 != 0, cost_usd=d.ranking[0].cost)
         ids.append(d.id)
     router.close()
+    from routeiq_core.decisionlog import DecisionLogger
+
+    logging_prompts = Router(CANDIDATES, embedder=embedder, log=DecisionLogger(url, store_prompts=True))
+    ids.append(logging_prompts.decide(f"Summarise this page: {XSS}", metadata={"team": "green"}).id)
+    logging_prompts.close()
     port = _port()
     app = create_app(url, token=TOKEN, router=Router(CANDIDATES, embedder=embedder))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
@@ -109,7 +114,7 @@ def test_pages_in_a_real_browser(server: dict[str, Any], browser: Any, tmp_path:
     page.on("dialog", lambda d: fired.append(d.message))
     page.goto(f"{server['base']}/?token={TOKEN}")  # sets the cookie, then drops the token from the URL
     assert "token" not in page.url
-    assert page.inner_text("#total") == "30"
+    assert page.inner_text("#total") == "31"
     assert "openai/" in page.inner_text("#models")
     assert "openai/" in page.inner_text("#chart-legend") and page.locator("svg rect").count() >= 1  # by model
     page.fill("input[name=team]", "red")
@@ -122,12 +127,15 @@ def test_pages_in_a_real_browser(server: dict[str, Any], browser: Any, tmp_path:
     page.click("button[type=submit]")
     assert page.locator("#decisions tr").count() == 1 + 8  # the 8 decisions reported as failed
     page.goto(f"{server['base']}/decisions")
-    assert page.locator("#decisions tr").count() == 31  # a header and 30 rows
+    assert page.locator("#decisions tr").count() == 32  # a header and 31 rows
     assert XSS in page.inner_text("#decisions")  # shown as text ...
     assert page.evaluate("window.__xss_fired") is None and not fired  # ... never executed
-    page.click("a.decision >> nth=0")
+    page.click("a.decision >> nth=1")
     assert page.inner_text("#chosen") and page.locator("#ranking tr").count() >= 2
     assert "not stored" in page.inner_text("main")  # no prompt text unless it was logged
+    page.goto(f"{server['base']}/decisions/{server['ids'][-1]}")  # logged with prompt logging on
+    assert XSS in page.inner_text("main")  # the stored prompt, shown as text ...
+    assert page.evaluate("window.__xss_fired") is None and not fired  # ... never executed
     page.goto(f"{server['base']}/sessions/conv-1")
     assert page.locator("#decisions tr").count() == 5
     page.close()
