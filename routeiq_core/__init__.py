@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._candidates import CAPABILITIES, TIER_NAMES, Candidate, Catalog, load_candidates
+from ._cascade import CascadeEmbedder
 from ._centroids import CentroidSet, Classification
 from ._config import RouterConfig, load_config
 from ._counters import Counters
@@ -22,6 +23,7 @@ from ._profiles import BUILTIN_PROFILES, Profile, relative_costs, select_many, u
 from ._registry import PluginInfo, StrategyInfo, StrategyRegistry, default_registry
 from ._request import Message, Request, RequestMetadata, parse_request
 from ._router import Router
+from ._static_embedding import StaticEmbedder
 from ._strategy import (
     AsyncStrategy,
     BaseStrategy,
@@ -75,6 +77,7 @@ __all__ = [
     "CAPABILITIES",
     "Candidate",
     "CandidateError",
+    "CascadeEmbedder",
     "Catalog",
     "CentroidError",
     "CentroidSet",
@@ -103,6 +106,7 @@ __all__ = [
     "NotFittedError",
     "OnlineStrategy",
     "OnnxEmbedder",
+    "StaticEmbedder",
     "PluginError",
     "PluginInfo",
     "PluginLoadWarning",

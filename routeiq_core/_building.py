@@ -17,6 +17,7 @@ from ._model_coverage import check_coverage
 from ._persist import load_strategy
 from ._registry import StrategyRegistry, default_registry
 from ._strategy import TrainedStrategy
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from ._router import Router
@@ -86,6 +87,22 @@ def operations_extensions(cfg: RouterConfig) -> list[Any]:
     return out
 
 
+def named_embedder(name: str, cascade_margin: float | None = None) -> Any:
+    """The embedder a config names: ``full`` (the process-wide ONNX embedder), ``static`` or ``cascade``."""
+    if name == "full":
+        return default_embedder()
+    from ._static_embedding import shared_static
+
+    if name == "static":
+        return shared_static()
+    if name == "cascade":
+        from ._cascade import DEFAULT_MARGIN, CascadeEmbedder
+
+        return CascadeEmbedder(shared_static(), default_embedder(),
+                               margin=DEFAULT_MARGIN if cascade_margin is None else cascade_margin)
+    raise ConfigError(f"embedder: expected full, static or cascade, got {name!r}")
+
+
 def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[str, Any] | RouterConfig,
                        overrides: Mapping[str, Any]) -> R:
     """``cls`` from a config (file, dict, object); ``overrides`` are Router keyword arguments and win."""
@@ -98,6 +115,8 @@ def router_from_config(cls: type[R], config: str | os.PathLike[str] | Mapping[st
 
         kwargs["log"] = DecisionLogger(cfg.log, store_prompts=cfg.log_prompts, store_embeddings=cfg.log_embeddings,
                                        registry=overrides.get("registry"))
+    if cfg.embedder != "full" and "embedder" not in overrides:
+        kwargs["embedder"] = named_embedder(cfg.embedder, cfg.cascade_margin)
     kwargs.update(overrides)
     kwargs["extensions"] = [*kwargs.get("extensions", ()), *operations_extensions(cfg)]
     candidates = kwargs.pop("candidates", cfg.candidates)

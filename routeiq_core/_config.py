@@ -58,6 +58,11 @@ class RouterConfig(BaseModel):
     team_profiles: dict[str, str] = Field(default_factory=dict)
     key_profiles: dict[str, str] = Field(default_factory=dict)
     centroids: str | None = None
+    embedder: Literal["full", "static", "cascade"] = Field(
+        "full", description="full: the ONNX model (default); static: the distilled word-piece table, no forward "
+        "pass; cascade: static, and the full model when the category is uncertain.")
+    cascade_margin: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
+                                         description="The cascade escalates below this category margin (0.02).")
     deadline_ms: float | None = Field(None, gt=0, allow_inf_nan=False,
                                       description="The longest a decision waits for its embedding.")
     log: str | None = Field(None, description="Decision log URL (sqlite:///..., postgresql://..., jsonl:///..., "

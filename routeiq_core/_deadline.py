@@ -139,7 +139,7 @@ class FeaturizeStage:
 
     def run(self, request: Request, clock: StageClock, deadline_ms: float | None) -> tuple[Query, str | None]:
         if deadline_ms is None:
-            return self.featurizer.featurize(request, clock=clock), None
+            return self._counted(self.featurizer.featurize(request, clock=clock)), None
         inner = StageClock()
         clock.start()
         try:
@@ -148,7 +148,7 @@ class FeaturizeStage:
             clock.lap("embed")
             return self._missed(request, deadline_ms)
         clock.absorb(inner)
-        return query, None
+        return self._counted(query), None
 
     async def arun(self, request: Request, clock: StageClock, deadline_ms: float | None) -> tuple[Query, str | None]:
         inner = StageClock()
@@ -160,18 +160,25 @@ class FeaturizeStage:
             clock.lap("embed")
             return self._missed(request, deadline_ms or 0.0)
         clock.absorb(inner)
-        return query, None
+        return self._counted(query), None
 
     def run_many(self, requests: Sequence[Request], deadline_ms: float | None) -> list[tuple[Query, str | None]]:
         """Batch twin: one deadline of ``deadline_ms`` per request for the whole batch."""
         if deadline_ms is None:
-            return [(q, None) for q in self.featurizer.featurize_many(requests)]
+            return [(self._counted(q), None) for q in self.featurizer.featurize_many(requests)]
         try:
             queries = self.pool.run(lambda: self.featurizer.featurize_many(requests),
                                     deadline_ms * max(1, len(requests)) / 1e3)
         except DeadlineExceeded:
             return [self._missed(r, deadline_ms) for r in requests]
-        return [(q, None) for q in queries]
+        return [(self._counted(q), None) for q in queries]
+
+    def _counted(self, query: Query) -> Query:
+        """Count a cascade's escalations to the full model (its last signal says which decided)."""
+        last = query.signals[-1] if query.signals else None
+        if last is not None and last.name == "embedder" and last.value:
+            self._counters.inc("escalations")
+        return query
 
     def _missed(self, request: Request, deadline_ms: float) -> tuple[Query, str]:
         self._counters.inc("deadline_exceeded")

@@ -175,17 +175,7 @@ class OnnxEmbedder:
             self._session = session
 
     def _load_tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
-
-        try:
-            tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
-        except Exception as exc:  # tokenizers raises plain Exception subclasses
-            raise EmbeddingError(
-                f"cannot load tokenizer {self._tokenizer_path}: {exc}; reinstall routeiq"
-            ) from None
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return tokenizer
+        return load_tokenizer(self._tokenizer_path)
 
     def _load_session(self, path: Path, data: bytes) -> Any:
         import onnxruntime as ort
@@ -248,13 +238,7 @@ class OnnxEmbedder:
     def token_ids(self, text: str) -> list[int]:
         """Word-piece ids of ``text`` after the truncation policy, with [CLS] and [SEP]."""
         self.load()
-        if len(text) > 2 * CHAR_WINDOW:
-            text = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
-        ids = self._encode(text)
-        budget = MAX_TOKENS - 2
-        if len(ids) > budget:
-            ids = ids[:HEAD_TOKENS] + ids[len(ids) - (budget - HEAD_TOKENS):]
-        return [CLS_ID, *ids, SEP_ID]
+        return [CLS_ID, *truncated_pieces(self._encode, text), SEP_ID]
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text`` (before truncation, counting at most the character window)."""
@@ -266,11 +250,7 @@ class OnnxEmbedder:
         return len(self._encode(text))
 
     def _encode(self, text: str) -> list[int]:
-        try:
-            return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
-        except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
-            clean = text.encode("utf-8", "replace").decode("utf-8")
-            return list(self._tokenizer.encode(clean, add_special_tokens=False).ids)
+        return encode_pieces(self._tokenizer, text)
 
     # ------------------------------------------------------------------ embedding
     def forward(self, ids: Sequence[int]) -> np.ndarray:
@@ -405,6 +385,40 @@ class OnnxEmbedder:
 
     def cache_info(self) -> dict[str, int]:
         return {"size": len(self._cache), "max_size": self._cache_size}
+
+
+def load_tokenizer(path: Path) -> Any:
+    """A ``tokenizers`` tokenizer from a ``tokenizer.json``, without padding or truncation."""
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises plain Exception subclasses
+        raise EmbeddingError(f"cannot load tokenizer {path}: {exc}; reinstall routeiq") from None
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def encode_pieces(tokenizer: Any, text: str) -> list[int]:
+    """Word-piece ids of ``text``, no special tokens."""
+    try:
+        return list(tokenizer.encode(text, add_special_tokens=False).ids)
+    except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
+        clean = text.encode("utf-8", "replace").decode("utf-8")
+        return list(tokenizer.encode(clean, add_special_tokens=False).ids)
+
+
+def truncated_pieces(encode: Callable[[str], list[int]], text: str) -> list[int]:
+    """The truncation policy (module docstring) on ``text``: at most ``MAX_TOKENS - 2`` pieces,
+    the first 128 and the last 126; only the first and last 2,048 characters are tokenised."""
+    if len(text) > 2 * CHAR_WINDOW:
+        text = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
+    ids = encode(text)
+    budget = MAX_TOKENS - 2
+    if len(ids) > budget:
+        ids = ids[:HEAD_TOKENS] + ids[len(ids) - (budget - HEAD_TOKENS):]
+    return ids
 
 
 def _session_from(model: str | bytes, options: Any) -> Any:

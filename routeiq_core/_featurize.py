@@ -94,7 +94,9 @@ class Featurizer:
                 if self._centroids is None:
                     if isinstance(self.embedder, LoadableEmbedder):
                         self.embedder.load()
-                    source = self._source
+                    # an embedder with its own space (the static table) brings its own centroids
+                    source = self._source if self._source is not None else getattr(
+                        self.embedder, "default_centroids", None)
                     cset = source if isinstance(source, CentroidSet) else CentroidSet.load(source)
                     if cset.embedding_model != self.embedder.model_id:
                         raise CentroidError(
@@ -163,6 +165,11 @@ class Featurizer:
         self, request: Request, text: TextSignals, routed: str, embedding: np.ndarray, cset: CentroidSet
     ) -> Query:
         classification = cset.classify(embedding)
+        escalation: tuple[Signal, ...] = ()
+        refine = getattr(self.embedder, "refine", None)  # the cascade: the full model when uncertain
+        if refine is not None:
+            classification, signal = refine(routed, classification)
+            escalation = (signal,)
         score, parts = complexity_score(text, classification.difficulty)
         level = complexity_level(score)
         features = {
@@ -182,7 +189,7 @@ class Featurizer:
             classification=classification,
             input_tokens=text.input_tokens,
             output_tokens=output_tokens,
-            signals=_signals(text, classification, score, level, parts),
+            signals=(*_signals(text, classification, score, level, parts), *escalation),
         )
 
 

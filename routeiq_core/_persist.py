@@ -65,8 +65,7 @@ def load_strategy(
     if embedding_model is not None and saved_model is not None and saved_model != embedding_model:
         raise ArtifactError(
             f"{path}: trained with embedding model {saved_model[:12]}…, but the router uses "
-            f"{embedding_model[:12]}…; retrain with the current model or point ROUTEIQ_EMBEDDING_MODEL "
-            "at the model it was trained with"
+            f"{embedding_model[:12]}…; {_embedder_hint(str(saved_model))}"
         )
     params, state = manifest.get("params") or {}, manifest.get("state") or {}
     for key, value in (("params", params), ("state", state)):
@@ -86,3 +85,18 @@ def load_strategy(
     #: Names the artifact in the decision log: the strategy and the start of its arrays' sha256.
     strategy.artifact_id = f"{name}:{str(digest)[:12]}" if digest else str(name)  # type: ignore[attr-defined]
     return strategy
+
+
+def _embedder_hint(saved_model: str) -> str:
+    """What to do about an artifact trained with another embedder (the shipped ones are named)."""
+    from ._embedding import DEFAULT_MODEL_SHA256
+    from ._static_embedding import shared_static
+
+    if saved_model == DEFAULT_MODEL_SHA256:
+        return "it was trained on the full ONNX model: use embedder: full (the default)"
+    try:
+        if saved_model == shared_static().model_id:
+            return "it was trained on the static embedder: use embedder: static or cascade"
+    except Exception:  # the shipped table is unreadable: fall back to the general advice
+        pass
+    return "retrain with the current model or point ROUTEIQ_EMBEDDING_MODEL at the model it was trained with"

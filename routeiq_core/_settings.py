@@ -31,7 +31,8 @@ __all__ = ["ENV_PREFIX", "ROUTER_FIELDS", "RouteIQSettings", "effective_config",
 
 ENV_PREFIX = "ROUTEIQ_"
 #: Settings that override the same-named field of a router config file.
-ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "deadline_ms", "log", "log_prompts",
+ROUTER_FIELDS = ("profile", "strategy", "artifact", "candidates", "centroids", "embedder", "cascade_margin",
+                 "deadline_ms", "log", "log_prompts",
                  "log_embeddings", "state", "session_policy", "session_ttl_s", "policies", "telemetry", "prometheus",
                  "decision_hooks")
 
@@ -89,6 +90,12 @@ class RouteIQSettings(BaseSettings):
                                               "dashboard`; default: a new random one, printed at start).")
     dashboard: bool = Field(False, description="In the LiteLLM proxy: serve the dashboard at `/routeiq/ui/`, "
                             "behind the proxy's master key (needs a decision log and `routeiq[ui]`).")
+    embedder: Literal["full", "static", "cascade"] | None = Field(
+        None, description="Which embedder routes: `full` (the ONNX model, default), `static` (the distilled "
+        "word-piece table: no forward pass) or `cascade` (static, the full model when the category is uncertain).")
+    cascade_margin: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
+                                         description="The cascade escalates to the full model below this "
+                                         "category margin (default 0.02).")
     embedding_model: Path | None = Field(None, description="Another all-MiniLM-style ONNX file instead of "
                                          "the pinned one; its sha256 then identifies the model.")
     cache_dir: Path | None = Field(None, description="Folder of the embedding cache used by `train` and "

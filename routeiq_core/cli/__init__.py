@@ -21,7 +21,7 @@ from ..errors import RouteIQError
 __all__ = ["build_parser", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("decide", "catalog", "centroids", "strategies", "plugins", "train", "eval", "log", "experiments",
+COMMAND_MODULES = ("decide", "catalog", "centroids", "embedder", "strategies", "plugins", "train", "eval", "log", "experiments",
                    "policy", "dashboard", "config")
 
 
