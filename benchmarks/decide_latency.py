@@ -10,6 +10,10 @@ decision) and peak RSS, each in a fresh subprocess.
 The two timings alternate in one loop so machine noise hits both equally. The
 embedding cache is disabled, so every decide() really embeds.
 
+A second table times the three embedders (``full``, ``static``, ``cascade``) on the same
+texts, interleaved in one loop with the bare forward pass and tokenization alone (the
+static path's floor), and prints each one's ratio to both and the cascade's escalation share.
+
     python benchmarks/decide_latency.py [--iterations 200]
 """
 
@@ -86,6 +90,41 @@ def measure(iterations: int) -> dict:
     return results
 
 
+def measure_embedders(iterations: int) -> dict:
+    from routeiq_core import CascadeEmbedder, OnnxEmbedder, Router, StaticEmbedder
+
+    full = OnnxEmbedder(cache_size=0)
+    static = StaticEmbedder()
+    routers = {"full": Router(embedder=full), "static": Router(embedder=static),
+               "cascade": Router(embedder=CascadeEmbedder(static, full))}
+    for router in routers.values():
+        router.decide("warm up")
+    texts = {"short": SHORT, "medium": MEDIUM, "long_10k_chars": long_text(10_000)}
+    out = {}
+    for label, text in texts.items():
+        ids = full.token_ids(text)
+        times: dict[str, list[float]] = {k: [] for k in ("forward", "tokenize", *routers)}
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            full.forward(ids)
+            t1 = time.perf_counter()
+            static.token_ids(text)
+            times["tokenize"].append((time.perf_counter() - t1) * 1e3)
+            times["forward"].append((t1 - t0) * 1e3)
+            for name, router in routers.items():
+                t2 = time.perf_counter()
+                router.decide(text)
+                times[name].append((time.perf_counter() - t2) * 1e3)
+        row = {"tokens": len(ids)}
+        for name, values in times.items():
+            row[f"{name}_p50_ms"] = statistics.median(values)
+            row[f"{name}_p99_ms"] = percentile(values, 0.99)
+        out[label] = row
+    cascade = routers["cascade"]
+    out["cascade_escalations"] = cascade.counters.get("escalations") / max(1, iterations * len(texts) + 1)
+    return out
+
+
 def subprocess_seconds(code: str, repeats: int = 3) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -102,6 +141,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results = measure(args.iterations)
+    embedders = measure_embedders(args.iterations)
     import_code = (
         "import time; t=time.perf_counter(); import routeiq_core; "
         "print(time.perf_counter()-t)"
@@ -127,6 +167,7 @@ def main() -> None:
         "bare_python_start_s": statistics.median(bare_python),
         "peak_rss_mb": rss_kb / 1024,
         "chars_100k_over_tokens_256_p50": results["chars_100k"]["decide_p50_ms"] / results["tokens_256"]["decide_p50_ms"],
+        "embedders": embedders,
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -135,6 +176,18 @@ def main() -> None:
     for label, r in results.items():
         print(f"{label:<16} {r['tokens']:>6} {r['forward_p50_ms']:>10.2f}ms {r['forward_p99_ms']:>6.2f}ms "
               f"{r['decide_p50_ms']:>9.2f}ms {r['decide_p99_ms']:>6.2f}ms {r['ratio_p50']:>9.3f}x")
+    print(f"\n{'embedders':<16} {'tokens':>6} {'embedder':>9} {'decide p50':>11} {'p99':>8} {'/ forward':>10} "
+          f"{'/ tokenize':>11} {'above tokenize':>15}")
+    for label in ("short", "medium", "long_10k_chars"):
+        r = embedders[label]
+        print(f"{label:<16} {r['tokens']:>6} {'forward':>9} {r['forward_p50_ms']:>9.3f}ms {r['forward_p99_ms']:>6.2f}ms "
+              f"   (bare pass; tokenize alone {r['tokenize_p50_ms']:.3f} ms)")
+        for name in ("full", "static", "cascade"):
+            p50 = r[f"{name}_p50_ms"]
+            print(f"{'':<16} {'':>6} {name:>9} {p50:>9.3f}ms {r[f'{name}_p99_ms']:>6.2f}ms "
+                  f"{p50 / r['forward_p50_ms']:>9.3f}x {p50 / r['tokenize_p50_ms']:>10.2f}x "
+                  f"{p50 - r['tokenize_p50_ms']:>12.3f} ms")
+    print(f"cascade escalations: {embedders['cascade_escalations']:.0%} of decisions")
     print(f"\n100,000-char prompt / 256-token prompt (decide p50): "
           f"{summary['chars_100k_over_tokens_256_p50']:.2f}x  (target <= 1.5x)")
     print(f"import routeiq_core: {summary['import_routeiq_core_s']:.3f} s  (target < 0.5 s)")

@@ -191,8 +191,8 @@ async def main(args: argparse.Namespace) -> None:
     shuffle = litellm.Router(model_list=model_list(), num_retries=0)
     routeiq = litellm.Router(model_list=model_list(), num_retries=0)
     t0 = time.perf_counter()
-    strategy = routeiq_litellm.install(routeiq)
-    print(f"install (incl. embedding-model load): {time.perf_counter() - t0:.2f}s")
+    strategy = routeiq_litellm.install(routeiq, embedder=args.embedder)
+    print(f"install (incl. embedding-model load; embedder {args.embedder}): {time.perf_counter() - t0:.2f}s")
 
     # Warm-up: first calls build clients and caches on both sides.
     await timed_async(shuffle, 0, 20)
@@ -278,6 +278,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--requests", type=int, default=200, help="sequential requests per mode (total)"
     )
+    parser.add_argument("--embedder", choices=("full", "static", "cascade"), default="full",
+                        help="RouteIQ's embedder (default: full, the ONNX model)")
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=4)
     asyncio.run(main(parser.parse_args()))

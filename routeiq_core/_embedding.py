@@ -409,15 +409,34 @@ def encode_pieces(tokenizer: Any, text: str) -> list[int]:
         return list(tokenizer.encode(clean, add_special_tokens=False).ids)
 
 
+#: A long text is first tokenised in two windows this wide, cut at a space (see truncated_pieces).
+FAST_WINDOW = 1024
+
+
 def truncated_pieces(encode: Callable[[str], list[int]], text: str) -> list[int]:
     """The truncation policy (module docstring) on ``text``: at most ``MAX_TOKENS - 2`` pieces,
-    the first 128 and the last 126; only the first and last 2,048 characters are tokenised."""
+    the first 128 and the last 126; only the first and last 2,048 characters are tokenised.
+
+    A long text is tokenised in two narrower windows first, the head cut back and the tail cut
+    forward to a space. Word pieces never cross whitespace, so when the head window yields at
+    least 128 pieces and the tail window 126, they are exactly the pieces the whole text would
+    give: the same ids for a quarter of the tokenization (a 10,000-character prompt). Otherwise
+    (few spaces, very long words) the whole window is tokenised as before.
+    """
+    budget = MAX_TOKENS - 2
+    tail_n = budget - HEAD_TOKENS
     if len(text) > 2 * CHAR_WINDOW:
         text = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
+    if len(text) > 2 * FAST_WINDOW:
+        head_cut = text.rfind(" ", 0, FAST_WINDOW)
+        tail_cut = text.find(" ", len(text) - FAST_WINDOW)
+        if head_cut > 0 and tail_cut > head_cut:
+            head, tail = encode(text[:head_cut]), encode(text[tail_cut + 1:])
+            if len(head) >= HEAD_TOKENS and len(tail) >= tail_n:
+                return head[:HEAD_TOKENS] + tail[len(tail) - tail_n:]
     ids = encode(text)
-    budget = MAX_TOKENS - 2
     if len(ids) > budget:
-        ids = ids[:HEAD_TOKENS] + ids[len(ids) - (budget - HEAD_TOKENS):]
+        ids = ids[:HEAD_TOKENS] + ids[len(ids) - tail_n:]
     return ids
 
 

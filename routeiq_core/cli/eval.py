@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--limit-train", type=int, help="use a seeded random sample of this many training prompts")
     parser.add_argument("--limit-test", type=int, help="use a seeded random sample of this many test prompts")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default $ROUTEIQ_CACHE_DIR or ~/.cache/routeiq)")
+    parser.add_argument("--embedder", choices=("full", "static", "cascade"), default="full",
+                        help="embed with the full ONNX model (default), the static table, or the cascade (static, "
+                        "the full model for the category when it is uncertain)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG/HTML")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     logged = parser.add_argument_group(
@@ -143,8 +146,10 @@ def _run(args: argparse.Namespace) -> int:
     test = _sample(test, args.limit_test, args.seed + 1)
     def log(msg: str) -> None:
         print(f"routeiq: {msg}", file=sys.stderr)
+    from .._building import named_embedder
+
     result = evaluate(train, test, names, profile=args.profile, seed=args.seed, cache_dir=args.cache_dir,
-                      progress=not args.no_progress, log=log)
+                      progress=not args.no_progress, log=log, embedder=named_embedder(args.embedder))
     paths = write_report(result, args.out, plots=not args.no_plot)
     best = result.best
     print(f"{result.dataset}: {result.n_train} train / {result.n_test} test prompts; best single model "

@@ -164,3 +164,36 @@ def test_concurrent_first_use_loads_once() -> None:
         vectors = list(pool.map(lambda _: emb.embed("same text"), range(16)))
     assert all(np.array_equal(v, vectors[0]) for v in vectors)
     assert emb.model_id == DEFAULT_MODEL_SHA256
+
+
+def test_the_fast_truncation_gives_exactly_the_pieces_of_the_whole_window() -> None:
+    """Long texts are tokenised in two narrower windows first; the ids equal the whole window's
+    (the policy applied to one tokenization), for prose, code, unicode and spaceless text."""
+    import random
+
+    from routeiq_core._embedding import (
+        CHAR_WINDOW,
+        HEAD_TOKENS,
+        MAX_TOKENS,
+        TOKENIZER_PATH,
+        encode_pieces,
+        load_tokenizer,
+        truncated_pieces,
+    )
+
+    tokenizer = load_tokenizer(TOKENIZER_PATH)
+
+    def slow(text: str) -> list[int]:
+        if len(text) > 2 * CHAR_WINDOW:
+            text = text[:CHAR_WINDOW] + " " + text[-CHAR_WINDOW:]
+        ids = encode_pieces(tokenizer, text)
+        budget = MAX_TOKENS - 2
+        return ids if len(ids) <= budget else ids[:HEAD_TOKENS] + ids[len(ids) - (budget - HEAD_TOKENS):]
+
+    rng = random.Random(0)
+    words = ["routing", "naïve", "東京", "x=1;", "def f(a, b):", "¿qué?", "https://example.com/a?b=c", "\n\t",
+             "supercalifragilistic", "🙂", "3.14159", "l'été", "—"]
+    texts = [" ".join(rng.choice(words) for _ in range(n)) for n in (300, 700, 1500, 4000, 9000)]
+    texts += ["a" * 10_000, "word " * 3000, ("x" * 900 + " ") * 12, "short text"]
+    for text in texts:
+        assert truncated_pieces(lambda t: encode_pieces(tokenizer, t), text) == slow(text), text[:60]
