@@ -167,18 +167,21 @@ class StaticEmbedder:
     def vector(self, ids: Sequence[int]) -> np.ndarray:
         """The normalised mean of the rows of ``ids`` (what :meth:`embed` does after tokenising)."""
         assert self._table is not None
-        vec = self._rows(np.asarray(ids, dtype=np.intp)).mean(axis=0)
+        vec = self._sum(np.asarray(ids, dtype=np.intp))  # the mean's direction: it is normalised anyway
         norm = float(np.sqrt(vec @ vec))
         if not np.isfinite(norm) or norm == 0.0:  # pieces that cancel out: the [UNK] row instead
-            vec = self._rows(np.asarray([self._unk], dtype=np.intp))[0]
+            vec = self._sum(np.asarray([self._unk], dtype=np.intp))
             norm = float(np.sqrt(vec @ vec)) or 1.0
-        out: np.ndarray = (vec / norm).astype(np.float32)
+        out: np.ndarray = (vec / norm).astype(np.float32, copy=False)
         return out
 
-    def _rows(self, ids: np.ndarray) -> np.ndarray:
+    def _sum(self, ids: np.ndarray) -> np.ndarray:
+        """The sum of the rows of ``ids``: one dot product with the row scales for an int8 table."""
         assert self._table is not None
-        rows: np.ndarray = self._table[ids]
-        return rows * self._scales[ids, None] if self._scales is not None else rows
+        if self._scales is not None:
+            summed: np.ndarray = np.dot(self._scales[ids], self._table[ids])
+            return summed
+        return np.asarray(self._table[ids].sum(axis=0), dtype=np.float32)
 
     def embed(self, text: str) -> np.ndarray:
         if not isinstance(text, str):

@@ -29,7 +29,8 @@ class AdapterSettings(RouterConfig):
     """Everything the adapter needs to build RouteIQ routers for LiteLLM model groups."""
 
     #: Settings the environment may override (candidates come from the deployments here).
-    env_overrides: ClassVar[tuple[str, ...]] = ("profile", "strategy", "artifact", "centroids", "deadline_ms",
+    env_overrides: ClassVar[tuple[str, ...]] = ("profile", "strategy", "artifact", "centroids", "embedder",
+                                                 "cascade_margin", "deadline_ms",
                                                  "log", "log_prompts", "log_embeddings", "state",
                                                  "session_policy", "session_ttl_s", "policies", "telemetry",
                                                  "prometheus", "decision_hooks")

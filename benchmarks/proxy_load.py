@@ -1,0 +1,135 @@
+"""Requests per second through a real 2-worker LiteLLM proxy: simple-shuffle vs RouteIQ (full and static).
+
+Starts ``litellm`` three times on loopback with the shipped example config (mock responses, no
+network): without RouteIQ (LiteLLM's ``simple-shuffle``), with RouteIQ on the full ONNX model,
+and with RouteIQ on the static embedder (``ROUTEIQ_EMBEDDER=static``). Each gets the same fixed
+number of chat requests from an asyncio client with a fixed concurrency, after a warm-up, and
+prints requests/s and client-side p50/p99 latency, in one run.
+
+    python benchmarks/proxy_load.py [--requests 600] [--concurrency 16] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "litellm_proxy_config.yaml"
+PROMPTS = ["hi!", "What is the capital of Japan?", "Write a Python function that merges two sorted lists.",
+           "Prove that there are infinitely many primes.", "Translate 'good morning' into French.",
+           "Summarise the plot of Hamlet in three sentences.", "Design a rate limiter for an API gateway."]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config(variant: str, folder: Path) -> Path:
+    import yaml
+
+    config = yaml.safe_load(EXAMPLE.read_text())
+    if variant == "shuffle":  # LiteLLM alone: its default routing, no RouteIQ hook
+        config["router_settings"].pop("plugins", None)
+        config["litellm_settings"].pop("callbacks", None)
+        config["router_settings"]["routing_strategy"] = "simple-shuffle"
+    path = folder / f"{variant}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+async def _load(base: str, key: str, n: int, concurrency: int, offset: int) -> tuple[float, list[float], int]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(offset + i)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while not queue.empty():
+            i = queue.get_nowait()
+            body = {"model": "smart", "messages": [{"role": "user", "content": f"{PROMPTS[i % len(PROMPTS)]} #{i}"}]}
+            t0 = time.perf_counter()
+            r = await client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
+            latencies.append((time.perf_counter() - t0) * 1e3)
+            errors += r.status_code != 200
+
+    async with httpx.AsyncClient(base_url=base, timeout=60,
+                                 limits=httpx.Limits(max_connections=concurrency)) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    return wall, latencies, errors
+
+
+def run_variant(variant: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
+    import httpx
+
+    port, key = _port(), "sk-" + secrets.token_hex(32)
+    env = {**os.environ, "LITELLM_MASTER_KEY": key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+           "ROUTEIQ_LITELLM_CONFIG": str(_config(variant, folder)), "NO_PROXY": "127.0.0.1"}
+    if variant == "routeiq-static":
+        env["ROUTEIQ_EMBEDDER"] = "static"
+    exe = Path(sys.executable).with_name("litellm")
+    log = (folder / f"{variant}.log").open("wb")
+    proc = subprocess.Popen([str(exe), "--config", env["ROUTEIQ_LITELLM_CONFIG"], "--host", "127.0.0.1", "--port",
+                             str(port), "--num_workers", str(args.workers), "--timeout_worker_healthcheck", "120"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health/readiness", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        else:
+            raise SystemExit(f"{variant}: the proxy did not start; see {folder / (variant + '.log')}")
+        asyncio.run(_load(base, key, 4 * args.concurrency, args.concurrency, 0))  # warm-up: every worker
+        wall, latencies, errors = asyncio.run(_load(base, key, args.requests, args.concurrency, 10_000))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+    ordered = sorted(latencies)
+    return {"rps": args.requests / wall, "p50": statistics.median(ordered),
+            "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="routeiq-load-"))
+    results = {v: run_variant(v, args, folder) for v in ("shuffle", "routeiq-full", "routeiq-static")}
+    print(f"{args.requests} requests, concurrency {args.concurrency}, {args.workers} workers, {os.cpu_count()} CPUs")
+    print(f"{'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs shuffle':>11}")
+    for name, r in results.items():
+        print(f"{name:<16} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {int(r['errors']):>7} "
+              f"{r['rps'] / results['shuffle']['rps']:>10.2f}x")
+
+
+if __name__ == "__main__":
+    main()
