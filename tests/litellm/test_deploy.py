@@ -80,14 +80,19 @@ def _environment(tier: int, **services: str) -> dict[str, str]:
     return env
 
 
-def _run_tier(tier: int, tmp_path: Path, env: dict[str, str]) -> tuple[Proxy, list[Any], list[str]]:
+def _run_tier(tier: int, tmp_path: Path, env: dict[str, str], workers: int = 1) -> tuple[Proxy, list[Any], list[str]]:
+    """Start the tier and send 24 chat requests, and more (up to 96 in all) until ``workers``
+    different worker processes have answered (the kernel spreads connections unevenly)."""
     import httpx
 
     proxy = Proxy(_image_config(tmp_path), tmp_path / f"tier{tier}.log", env, command=["sh", str(DEPLOY / "start.sh")])
     proxy.wait_ready()
-    responses, pids = [], []
+    responses: list[Any] = []
+    pids: list[str] = []
     with httpx.Client(base_url=proxy.base_url, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as c:
-        for i in range(24):
+        for i in range(96):
+            if i >= 24 and len(set(pids)) >= workers:
+                break
             r = c.post("/v1/chat/completions", headers={"Authorization": f"Bearer {proxy.key}"},
                        json={"model": "smart", "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
                              "metadata": {"session_id": f"conv-{i % 3}"}})
@@ -108,7 +113,7 @@ def _dashboard_shows(proxy: Proxy, decisions: int) -> None:
     assert page.status_code == 200, page.text[:300]
     assert re.search(rf'id="total">{decisions}<', page.text), page.text[:2000]
     explorer = httpx.get(f"{base}/decisions", headers=auth)
-    assert explorer.status_code == 200 and explorer.text.count('class="decision"') == decisions
+    assert explorer.status_code == 200 and explorer.text.count('class="decision"') == min(decisions, 50)
     assert 'href="/routeiq/ui/decisions/' in explorer.text  # links carry the mount path
     assert httpx.get(f"{base}/config", headers=auth).status_code == 200
 
@@ -150,15 +155,16 @@ def test_tier1_one_container_with_sqlite_and_the_dashboard(tmp_path: Path, litel
 def test_tier2_workers_redis_postgres_and_the_dashboard(tmp_path: Path, litellm: Any, postgres: Any,
                                                          redis: Any) -> None:
     env = _environment(2, ROUTEIQ_LOG=postgres.url, ROUTEIQ_STATE=redis.url)
-    proxy, _, pids = _run_tier(2, tmp_path, env)
+    proxy, responses, pids = _run_tier(2, tmp_path, env, workers=2)
+    n = len(responses)
     try:
         assert len(set(pids)) == 2, f"both workers should have served: {pids}"
-        assert _wait_rows(lambda: int(postgres.psql("SELECT count(*) FROM routeiq_decisions")), 24) == 24
+        assert _wait_rows(lambda: int(postgres.psql("SELECT count(*) FROM routeiq_decisions")), n) == n
         # the workers share their session pins through Redis
         import redis as redis_py
 
         keys = redis_py.Redis.from_url(redis.url).keys("*")
         assert any(k.startswith(b"routeiq:") for k in keys), keys
-        _dashboard_shows(proxy, 24)
+        _dashboard_shows(proxy, n)
     finally:
         proxy.stop()
