@@ -211,7 +211,9 @@ def create_app(log: Any, *, token: str | Callable[[], str | None], root_path: st
         spend = agg["spend"]
         saved = spend["baseline_usd"] - spend["spend_usd"]
         savings = f"${saved:.4f} ({saved / spend['baseline_usd']:.0%})" if spend["baseline_usd"] > 0 else "-"
+        failures = sum(round(s["reports"] * (1 - s["success_rate"])) for s in agg["success"])
         return render(request, "dashboard.html", title="Dashboard", agg=agg, filters=values, savings=savings,
+                      failures=failures,
                       chart=_chart(agg))
 
     async def decisions(request: Request) -> Response:

@@ -115,6 +115,7 @@ def test_pages_in_a_real_browser(server: dict[str, Any], browser: Any, tmp_path:
     page.goto(f"{server['base']}/?token={TOKEN}")  # sets the cookie, then drops the token from the URL
     assert "token" not in page.url
     assert page.inner_text("#total") == "31"
+    assert page.inner_text("#failures") == "8"  # the 8 decisions reported as failed
     assert "openai/" in page.inner_text("#models")
     assert "openai/" in page.inner_text("#chart-legend") and page.locator("svg rect").count() >= 1  # by model
     page.fill("input[name=team]", "red")
