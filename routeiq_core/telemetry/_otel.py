@@ -55,7 +55,18 @@ def decision_attributes(decision: Decision) -> dict[str, Any]:
         attrs["routeiq.session.pinned_tier"] = int(session["pinned_tier"])
     if d.get("policies"):
         attrs["routeiq.policies"] = [str(p) for p in d["policies"]]
+    decided_by = embedder_of(decision)
+    if decided_by is not None:
+        attrs["routeiq.embedder"] = decided_by
     return attrs
+
+
+def embedder_of(decision: Decision) -> str | None:
+    """Which embedder decided a cascade decision's category ("static" or "full"); None otherwise."""
+    for signal in reversed(decision.signals):
+        if signal.name == "embedder":
+            return "full" if signal.value else "static"
+    return None
 
 
 class OpenTelemetryExtension:

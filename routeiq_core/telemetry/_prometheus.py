@@ -54,6 +54,9 @@ def _shared() -> dict[str, Any]:
                                        registry=registry),
                 "degradations": p.Counter("routeiq_degradations", "Degradations the requests survived", ["kind"],
                                           registry=registry),
+                "cascade": p.Counter("routeiq_cascade_decisions", "Cascade decisions by the embedder that decided "
+                                     "the category (static, or full after an escalation)", ["embedder"],
+                                     registry=registry),
             }
         return _metrics
 
@@ -93,6 +96,11 @@ class PrometheusMetrics:
         m["seconds"].labels(decision.profile).observe(float(decision.timings_ms.get("total", 0.0)) / 1000.0)
         if decision.fallback:
             m["fallbacks"].labels(decision.strategy).inc()
+        from ._otel import embedder_of
+
+        decided_by = embedder_of(decision)
+        if decided_by is not None:
+            m["cascade"].labels(decided_by).inc()
         if self._counters is not None:  # degradations since the last decision, as counter increments
             from ._otel import DEGRADATIONS
 

@@ -179,3 +179,18 @@ def test_routing_with_the_static_embedder_needs_no_forward_pass(monkeypatch: pyt
     monkeypatch.setattr(OnnxEmbedder, "_forward_padded", forbidden)
     router = Router(embedder=StaticEmbedder())
     assert router.decide("Write a Rust function that reverses a linked list").category
+
+
+def test_cascade_decisions_in_spans_and_prometheus() -> None:
+    """Which embedder decided shows as a span attribute and a Prometheus counter."""
+    from routeiq_core.telemetry._otel import decision_attributes
+    from routeiq_core.telemetry._prometheus import PrometheusMetrics
+
+    router = Router(embedder=CascadeEmbedder(margin=1.0))  # always escalates
+    metrics = PrometheusMetrics()
+    before = metrics.metrics["cascade"].labels("full")._value.get()
+    decision = router.decide("Summarise this article.")
+    assert decision_attributes(decision)["routeiq.embedder"] == "full"
+    metrics.after_decide(decision, None)  # type: ignore[arg-type]
+    assert metrics.metrics["cascade"].labels("full")._value.get() == before + 1
+    assert "routeiq.embedder" not in decision_attributes(Router().decide("hi"))
