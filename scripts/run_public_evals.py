@@ -27,6 +27,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_PAGE = REPO / "docs" / "evaluation" / "results.md"
 
+#: Bootstrap resamples of each test set behind the 95% intervals (``--bootstrap``).
+BOOTSTRAP = 200
 # Trained strategies whose APGR the issue asks for on RouteLLM MMLU / GSM8K.
 APGR_STRATEGIES = ("knn", "mlp", "mf")
 #: Claims published by RouteLLM (lm-sys/RouteLLM; project page and paper), quoted, not recomputed.
@@ -90,7 +92,8 @@ def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[str], seed:
             train, test = first.dataset, second.dataset
             skipped = list(first.problems) + list(second.problems)
     overlap = len(set(train.prompts) & set(test.prompts))
-    result = evaluate(train, test, strategies, seed=seed, progress=progress, log=lambda m: log(f"  {m}"))
+    result = evaluate(train, test, strategies, seed=seed, progress=progress, log=lambda m: log(f"  {m}"),
+                      bootstrap=BOOTSTRAP)
     if overlap:
         result.notes.append(f"{overlap} test prompt texts also occur in the training part (the data repeats them)")
     if skipped:
@@ -141,8 +144,15 @@ def dataset_section(run: dict[str, Any]) -> list[str]:
         if s.error:
             lines.append(f"| {s.name} | failed: {s.error[:120].replace('|', '/')} |" + " |" * (len(head) - 2))
             continue
-        row = [s.name + ("" if s.trained else " *"), _f(s.quality), _c(s.cost), f"{s.hull_lift:+.4f}",
-               _pct(s.cost_to_match_best_pct), _f(s.quality_at_best_cost), f"{s.chord_gap:+.4f}"]
+        lift = f"{s.hull_lift:+.4f}"
+        if s.hull_lift_ci is not None:
+            lift += f" [{s.hull_lift_ci[0]:+.3f}, {s.hull_lift_ci[1]:+.3f}]"
+        match = _pct(s.cost_to_match_best_pct)
+        if s.reaches_best_share is not None:
+            match += (f" [{s.cost_to_match_best_pct_ci[0]:.0f}, {s.cost_to_match_best_pct_ci[1]:.0f}]"
+                      if s.cost_to_match_best_pct_ci is not None else f" ({100 * s.reaches_best_share:.1f}% reach)")
+        row = [s.name + ("" if s.trained else " *"), _f(s.quality), _c(s.cost), lift, match,
+               _f(s.quality_at_best_cost), f"{s.chord_gap:+.4f}"]
         if two and s.routellm is not None:
             row += [f"{s.routellm.apgr:.3f}", f"{s.routellm.cpt50:.1f}%", f"{s.routellm.cpt80:.1f}%"]
         lines.append("| " + " | ".join(row) + " |")
@@ -299,7 +309,11 @@ def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, tot
         "routing time). "
         "`*` = not trained (zero-config or fixed baseline). Quality and cost are test means at the `auto` "
         "profile's cost weight; the other columns use the whole curve obtained by sweeping the cost weight. "
-        "See [Evaluating on your data](index.md) for the definitions.",
+        "See [Evaluating on your data](index.md) for the definitions."
+        + (f" Brackets: 95% bootstrap intervals over {BOOTSTRAP} resamples of each test set (hull lift; cost to "
+           "match in % of the best model's cost, or the share of resamples that reach it). The hull lift is a "
+           "maximum over the curve, so its interval leans upward; two strategies whose intervals overlap widely "
+           "cannot be told apart on that set." if BOOTSTRAP else ""),
         "",
         *targets_section(runs),
         *routellm_section(runs),
@@ -324,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", type=Path, default=RESULTS_PAGE, help="where to write the results page")
     parser.add_argument("--cache-note", type=Path, help="a Markdown file (from benchmarks/eval_cache.py) to include")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP,
+                        help=f"resamples for the 95%% intervals (default {BOOTSTRAP}; 0: none)")
     args = parser.parse_args(argv)
+    globals()["BOOTSTRAP"] = args.bootstrap
     data = args.data.resolve()
     if not data.is_dir():
         print(f"shared data not found at {data}; pass --data", file=sys.stderr)

@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--limit-train", type=int, help="use a seeded random sample of this many training prompts")
     parser.add_argument("--limit-test", type=int, help="use a seeded random sample of this many test prompts")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default $ROUTEIQ_CACHE_DIR or ~/.cache/routeiq)")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                        help="resample the test prompts N times for 95%% intervals of hull lift, cost to match "
+                        "and quality (default 0: none; 200 is plenty)")
     parser.add_argument("--embedder", choices=("full", "static", "cascade"), default="full",
                         help="embed with the full ONNX model (default), the static table, or the cascade (static, "
                         "the full model for the category when it is uncertain)")
@@ -149,7 +152,8 @@ def _run(args: argparse.Namespace) -> int:
     from .._building import named_embedder
 
     result = evaluate(train, test, names, profile=args.profile, seed=args.seed, cache_dir=args.cache_dir,
-                      progress=not args.no_progress, log=log, embedder=named_embedder(args.embedder))
+                      progress=not args.no_progress, log=log, embedder=named_embedder(args.embedder),
+                      bootstrap=args.bootstrap)
     paths = write_report(result, args.out, plots=not args.no_plot)
     best = result.best
     print(f"{result.dataset}: {result.n_train} train / {result.n_test} test prompts; best single model "
@@ -160,7 +164,12 @@ def _run(args: argparse.Namespace) -> int:
             continue
         match = "not reached" if s.cost_to_match_best_pct is None else f"{s.cost_to_match_best_pct:.1f}%"
         extra = f"  APGR {s.routellm.apgr:.3f}" if s.routellm is not None else ""
-        print(f"  {s.name:14s} quality {s.quality:.4f}  cost {s.cost:.4g}  hull lift {s.hull_lift:+.4f}  "
+        lift = "" if s.hull_lift_ci is None else f" [{s.hull_lift_ci[0]:+.4f}, {s.hull_lift_ci[1]:+.4f}]"
+        if s.reaches_best_share is not None:
+            match += (f" [{s.cost_to_match_best_pct_ci[0]:.0f}%, {s.cost_to_match_best_pct_ci[1]:.0f}%]"
+                      if s.cost_to_match_best_pct_ci is not None
+                      else f" (reached in {100 * s.reaches_best_share:.1f}% of resamples)")
+        print(f"  {s.name:14s} quality {s.quality:.4f}  cost {s.cost:.4g}  hull lift {s.hull_lift:+.4f}{lift}  "
               f"cost to match best {match}{extra}")
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 1 if all(s.error for s in result.strategies) else 0

@@ -30,12 +30,17 @@ __all__ = [
     "Baseline",
     "EvaluationResult",
     "StrategyResult",
+    "bootstrap_intervals",
     "candidates_for",
     "default_cost_weights",
     "evaluate",
 ]
 
 StrategyLike = str | BaseStrategy | type
+
+
+#: The most bootstrap resamples ``evaluate`` accepts.
+MAX_BOOTSTRAP = 10_000
 
 
 def default_cost_weights() -> np.ndarray:
@@ -81,6 +86,13 @@ class StrategyResult:
     predict_seconds: float = 0.0
     trained: bool = True
     error: str | None = None
+    #: 95% bootstrap intervals (``evaluate(bootstrap=N)``): (low, high), or None without a bootstrap
+    #: (or, for cost to match, when a resample never reaches the best model's quality).
+    hull_lift_ci: tuple[float, float] | None = None
+    cost_to_match_best_pct_ci: tuple[float, float] | None = None
+    quality_ci: tuple[float, float] | None = None
+    #: share of resamples in which the curve reaches the best single model's quality
+    reaches_best_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "routellm"}
@@ -112,6 +124,7 @@ class EvaluationResult:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    bootstrap: int = 0  # resamples behind the strategies' intervals (0: none)
 
     def baseline(self, name: str) -> Baseline:
         return next(b for b in self.baselines if b.name == name)
@@ -135,6 +148,7 @@ class EvaluationResult:
             "strategies": [s.to_dict() for s in self.strategies],
             "routellm_baselines": {k: v.to_dict() for k, v in self.routellm_baselines.items()},
             "candidates": self.candidates, "tasks": self.tasks, "notes": self.notes, "timings": self.timings,
+            "bootstrap": self.bootstrap,
         })
 
 
@@ -270,6 +284,7 @@ def evaluate(
     cost_weights: np.ndarray | None = None,
     cost_unit: str | None = None,
     log: Callable[[str], None] | None = None,
+    bootstrap: int = 0,
 ) -> EvaluationResult:
     """Train each strategy on ``train``, decide on ``test``, and measure it against the baselines.
 
@@ -280,10 +295,16 @@ def evaluate(
         seed: seeds the random baseline and every strategy that has a ``seed`` parameter.
         embedder / cache_dir: the embedder and the embedding cache (default: the shipped
             model, ``$ROUTEIQ_CACHE_DIR`` or ``~/.cache/routeiq``).
+        bootstrap: resamples of the test prompts (0: none) for 95% percentile intervals of each
+            strategy's hull lift, cost to match the best single model and quality at the
+            operating point (:func:`bootstrap_intervals`; seeded by ``seed``).
     """
     from .._embedding_cache import embed_dataset
 
     say = log or (lambda msg: None)
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or not 0 <= bootstrap <= MAX_BOOTSTRAP:
+        raise ConfigError(f"bootstrap: expected a whole number of resamples from 0 to {MAX_BOOTSTRAP} "
+                          f"(200 is plenty for 95% intervals), got {bootstrap!r}")
     if profile not in BUILTIN_PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; expected one of {sorted(BUILTIN_PROFILES)}")
     if train.models != test.models:
@@ -421,6 +442,8 @@ def evaluate(
                 train_bar.update(1)
             _measure(res, qhat, chat, quality, cost, weights, cost_weight, models, single_c, single_q,
                      best_j, cheap_j, dear_j, task_index)
+            if bootstrap:
+                bootstrap_intervals(res, qhat, chat, quality, cost, weights, cost_weight, best_j, bootstrap, seed)
             if m == 2:
                 sj = models.index(strong)  # type: ignore[arg-type]
                 res.routellm = _routellm_for(qhat, chat, quality, sj, single_q)
@@ -431,7 +454,7 @@ def evaluate(
         profile=profile, cost_weight=cost_weight, seed=seed, cost_unit=cost_unit, baselines=baselines,
         hull=(hull[0].tolist(), hull[1].tolist()), best_model=models[best_j], strategies=results,
         oracle_curve=oracle_curve, tasks=tasks, strong_model=strong, weak_model=weak,
-        routellm_baselines=rl_baselines, notes=notes, timings=timings,
+        routellm_baselines=rl_baselines, notes=notes, timings=timings, bootstrap=bootstrap,
         candidates=[{"name": c.name, "input_cost_per_mtok": c.input_cost_per_mtok,
                      "output_cost_per_mtok": c.output_cost_per_mtok, "tier": c.tier, "size_b": c.size_b}
                     for c in candidates],
@@ -490,6 +513,44 @@ def _measure(res: StrategyResult, qhat: np.ndarray, chat: np.ndarray, quality: n
     for task, idx in task_index.items():
         res.per_task[task] = {"quality": float(quality[rows[idx], choice[idx]].mean()),
                               "cost": float(cost[rows[idx], choice[idx]].mean())}
+
+
+def bootstrap_intervals(res: StrategyResult, qhat: np.ndarray, chat: np.ndarray, quality: np.ndarray,
+                        cost: np.ndarray, weights: np.ndarray, cost_weight: float, best_j: int, n_resamples: int,
+                        seed: int) -> None:
+    """95% percentile intervals of hull lift, cost to match and quality at the operating point.
+
+    Each resample draws the test prompts with replacement and recomputes everything from them:
+    the single models' means (so their hull and the best model's quality and cost move too) and
+    the strategy's curve. The strategy's choices stay fixed, because they depend on the prompt,
+    not on which other prompts were drawn. Two strategies whose intervals overlap widely cannot
+    be told apart on this test set.
+    """
+    rng = np.random.default_rng(seed)
+    n = quality.shape[0]
+    rows = np.arange(n)
+    choices = np.stack([_choose(qhat, chat, float(w)) for w in weights], axis=1)  # (n, W)
+    got_q, got_c = quality[rows[:, None], choices], cost[rows[:, None], choices]
+    op = int(np.argmin(np.abs(weights - cost_weight)))
+    lifts, pcts, quals, reached = [], [], [], 0
+    for _ in range(n_resamples):
+        idx = rng.integers(0, n, n)
+        curve_q, curve_c = got_q[idx].mean(axis=0), got_c[idx].mean(axis=0)
+        single_q, single_c = quality[idx].mean(axis=0), cost[idx].mean(axis=0)
+        lifts.append(M.hull_lift(curve_c, curve_q, single_c, single_q)[0])
+        quals.append(float(curve_q[op]))
+        match = M.cost_to_reach(curve_c, curve_q, float(single_q[best_j]))
+        if match is not None and single_c[best_j] > 0:
+            reached += 1
+            pcts.append(100.0 * match / float(single_c[best_j]))
+
+    def interval(values: list[float]) -> tuple[float, float]:
+        low, high = np.percentile(values, [2.5, 97.5])
+        return float(low), float(high)
+
+    res.hull_lift_ci, res.quality_ci = interval(lifts), interval(quals)
+    res.reaches_best_share = reached / n_resamples
+    res.cost_to_match_best_pct_ci = interval(pcts) if reached == n_resamples else None
 
 
 def _routellm_for(qhat: np.ndarray, chat: np.ndarray, quality: np.ndarray, strong_j: int,

@@ -54,6 +54,20 @@ def summary_rows(result: EvaluationResult) -> list[dict[str, object]]:
 Block = tuple[Any, ...]
 
 
+def _ci(interval: tuple[float, float] | None, fmt: str) -> str:
+    """`` [low, high]`` (a 95% bootstrap interval), or nothing without a bootstrap."""
+    return "" if interval is None else f" [{fmt.format(interval[0])}, {fmt.format(interval[1])}]"
+
+
+def _match_ci(s: Any) -> str:
+    if s.reaches_best_share is None:
+        return ""
+    if s.cost_to_match_best_pct_ci is None:
+        return f" (reached in {100 * s.reaches_best_share:.1f}% of resamples)"
+    low, high = s.cost_to_match_best_pct_ci
+    return f" [{low:.0f}%, {high:.0f}%]"
+
+
 def _strategy_table(result: EvaluationResult) -> Block:
     two = result.strong_model is not None
     head = ["strategy", "quality", f"cost ({result.cost_unit})", "hull lift", "cost to match best",
@@ -65,8 +79,9 @@ def _strategy_table(result: EvaluationResult) -> Block:
         if s.error:
             rows.append([s.name, f"failed: {s.error}", *[""] * (len(head) - 2)])
             continue
-        cells = [s.name + ("" if s.trained else " (no training)"), _num(s.quality), _cost(s.cost),
-                 f"{s.hull_lift:+.4f}", _pct(s.cost_to_match_best_pct), _num(s.quality_at_best_cost),
+        cells = [s.name + ("" if s.trained else " (no training)"), _num(s.quality) + _ci(s.quality_ci, "{:.4f}"),
+                 _cost(s.cost), f"{s.hull_lift:+.4f}" + _ci(s.hull_lift_ci, "{:+.4f}"),
+                 _pct(s.cost_to_match_best_pct) + _match_ci(s), _num(s.quality_at_best_cost),
                  f"{s.chord_gap:+.4f}"]
         if two and s.routellm is not None:
             r = s.routellm
@@ -89,7 +104,10 @@ def report_blocks(result: EvaluationResult, plot_name: str | None = None) -> lis
               "largest quality gain over the single models' upper hull at equal cost, along the whole curve. "
               "*Cost to match best*: the lowest cost at which the strategy's curve reaches the best single "
               "model's quality, as % of that model's cost. *vs chord*: quality minus the straight line from "
-              "the cheapest to the most expensive model, at the strategy's cost."),
+              "the cheapest to the most expensive model, at the strategy's cost."
+              + (f" Brackets: 95% bootstrap intervals over {result.bootstrap} resamples of the test prompts "
+                 "(`--bootstrap`); two strategies whose intervals overlap widely cannot be told apart here."
+                 if result.bootstrap else "")),
         _strategy_table(result),
     ]
     if result.strong_model is not None:
