@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     strategies = [s for s in args.strategies.split(",") if s]
-    rows: list[tuple[str, str, dict[str, tuple[float, float | None]]]] = []
+    rows: list[tuple[str, str, dict[str, tuple[float, float | None, tuple[float, float] | None]]]] = []
     t0 = time.perf_counter()
     for spec in SETS:
         with warnings.catch_warnings():
@@ -50,8 +50,9 @@ def main() -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = evaluate(train, test, strategies, seed=args.seed, progress=False,
-                                  embedder=named_embedder(name))
-            results[name] = {s.name: (s.hull_lift, s.cost_to_match_best_pct) for s in result.strategies}
+                                  embedder=named_embedder(name), bootstrap=200)
+            results[name] = {s.name: (s.hull_lift, s.cost_to_match_best_pct, s.hull_lift_ci)
+                             for s in result.strategies}
             print(f"{spec.key:<24} {name:<8} " + "  ".join(f"{k} {v[0]:+.4f}" for k, v in results[name].items()),
                   flush=True)
         for strategy in strategies:
@@ -63,6 +64,10 @@ def main() -> int:
         f"[the results page](results.md); {time.perf_counter() - t0:.0f} s). Do not edit by hand. Each "
         "strategy is trained and tested on vectors of the embedder named. The cascade trains and embeds on the "
         "static table and asks the full model for the category when the static category margin is low.",
+        "",
+        "Brackets: 95% bootstrap intervals of the hull lift (200 resamples of the test prompts, `--bootstrap`). "
+        "Where the full model's and the static table's intervals overlap widely, the change is within the "
+        "noise of that test set.",
         "",
         "| data set | strategy | hull lift, full | static | Δ | cascade | Δ | cost to match, full / static / cascade |",
         "|---|---|---|---|---|---|---|---|",
@@ -76,9 +81,12 @@ def main() -> int:
         def pct(v: float | None) -> str:
             return "—" if v is None else f"{v:.0f}%"
 
-        lines.append(f"| {key} | {strategy} | {full[0]:+.4f} | {static[0]:+.4f} | {static[0] - full[0]:+.4f} | "
-                     f"{cascade[0]:+.4f} | {cascade[0] - full[0]:+.4f} | {pct(full[1])} / {pct(static[1])} / "
-                     f"{pct(cascade[1])} |")
+        def ci(v: tuple[float, float] | None) -> str:
+            return "" if v is None else f" [{v[0]:+.3f}, {v[1]:+.3f}]"
+
+        lines.append(f"| {key} | {strategy} | {full[0]:+.4f}{ci(full[2])} | {static[0]:+.4f}{ci(static[2])} | "
+                     f"{static[0] - full[0]:+.4f} | {cascade[0]:+.4f} | {cascade[0] - full[0]:+.4f} | "
+                     f"{pct(full[1])} / {pct(static[1])} / {pct(cascade[1])} |")
     lines += ["", *(f"Mean change in hull lift with the {e} embedder: **{sum(v) / len(v):+.4f}** (worst "
                     f"{min(v):+.4f}) over {len(v)} strategy-data-set pairs." for e, v in deltas.items()), ""]
     PAGE.write_text("\n".join(lines))
