@@ -23,10 +23,9 @@ EMBEDDERS = ("full", "static", "cascade")
 
 
 def main() -> int:
-    from run_public_evals import SETS
+    from run_public_evals import SETS, load_split
 
     from routeiq_core._building import named_embedder
-    from routeiq_core.datasets import load_dataset_report
     from routeiq_core.evaluation import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -38,13 +37,7 @@ def main() -> int:
     rows: list[tuple[str, str, dict[str, tuple[float, float | None, tuple[float, float] | None]]]] = []
     t0 = time.perf_counter()
     for spec in SETS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            first = load_dataset_report(args.data / spec.train).dataset
-            if spec.test is None:
-                train, test = first.split(0.7, seed=args.seed)
-            else:
-                train, test = first, load_dataset_report(args.data / spec.test).dataset
+        train, test, _ = load_split(spec, args.data, args.seed)
         results = {}
         for name in EMBEDDERS:
             with warnings.catch_warnings():

@@ -75,25 +75,29 @@ def default_strategies() -> list[str]:
                 if info.distribution == "routeiq" and not getattr(info.cls.tags, "calls_llm", False)]
 
 
-def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[str], seed: int, progress: bool,
-            log: Callable[[str], None]) -> dict[str, Any]:
+def load_split(spec: PublicSet, data: Path, seed: int) -> tuple[Any, Any, list[str]]:
+    """(train, test, malformed rows skipped) of one shared set: its own split, or a seeded 70/30."""
     from routeiq_core.datasets import load_dataset_report
-    from routeiq_core.evaluation import evaluate, write_report
 
-    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = load_dataset_report(data / spec.train)
         if spec.test is None:
             train, test = first.dataset.split(0.7, seed=seed)
-            skipped = list(first.problems)
-        else:
-            second = load_dataset_report(data / spec.test)
-            train, test = first.dataset, second.dataset
-            skipped = list(first.problems) + list(second.problems)
+            return train, test, list(first.problems)
+        second = load_dataset_report(data / spec.test)
+        return first.dataset, second.dataset, list(first.problems) + list(second.problems)
+
+
+def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[str], seed: int, progress: bool,
+            log: Callable[[str], None], bootstrap: int = BOOTSTRAP) -> dict[str, Any]:
+    from routeiq_core.evaluation import evaluate, write_report
+
+    t0 = time.perf_counter()
+    train, test, skipped = load_split(spec, data, seed)
     overlap = len(set(train.prompts) & set(test.prompts))
     result = evaluate(train, test, strategies, seed=seed, progress=progress, log=lambda m: log(f"  {m}"),
-                      bootstrap=BOOTSTRAP)
+                      bootstrap=bootstrap)
     if overlap:
         result.notes.append(f"{overlap} test prompt texts also occur in the training part (the data repeats them)")
     if skipped:
@@ -298,6 +302,7 @@ def routellm_section(runs: list[dict[str, Any]]) -> list[str]:
 
 def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, total: float,
                cache_note: str | None, path: Path) -> None:
+    resamples = runs[0]["result"].bootstrap if runs else 0
     lines = [
         "# Results on public data",
         "",
@@ -310,10 +315,10 @@ def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, tot
         "`*` = not trained (zero-config or fixed baseline). Quality and cost are test means at the `auto` "
         "profile's cost weight; the other columns use the whole curve obtained by sweeping the cost weight. "
         "See [Evaluating on your data](index.md) for the definitions."
-        + (f" Brackets: 95% bootstrap intervals over {BOOTSTRAP} resamples of each test set (hull lift; cost to "
+        + (f" Brackets: 95% bootstrap intervals over {resamples} resamples of each test set (hull lift; cost to "
            "match in % of the best model's cost, or the share of resamples that reach it). The hull lift is a "
            "maximum over the curve, so its interval leans upward; two strategies whose intervals overlap widely "
-           "cannot be told apart on that set." if BOOTSTRAP else ""),
+           "cannot be told apart on that set." if resamples else ""),
         "",
         *targets_section(runs),
         *routellm_section(runs),
@@ -341,7 +346,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP,
                         help=f"resamples for the 95%% intervals (default {BOOTSTRAP}; 0: none)")
     args = parser.parse_args(argv)
-    globals()["BOOTSTRAP"] = args.bootstrap
     data = args.data.resolve()
     if not data.is_dir():
         print(f"shared data not found at {data}; pass --data", file=sys.stderr)
@@ -359,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in SETS:
         if spec.key in keys:
             log(f"{spec.key}: evaluating {len(strategies)} strategies")
-            runs.append(run_one(spec, data, args.out, strategies, args.seed, not args.no_progress, log))
+            runs.append(run_one(spec, data, args.out, strategies, args.seed, not args.no_progress, log,
+                                args.bootstrap))
     total = time.perf_counter() - t0
     note = args.cache_note.read_text(encoding="utf-8").strip() if args.cache_note and args.cache_note.is_file() else None
     write_page(runs, strategies, args.seed, total, note, args.page)
