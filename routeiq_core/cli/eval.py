@@ -131,6 +131,7 @@ def _run_from_log(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate, write_report
+    from ..evaluation.report import interval_text, match_interval_text
 
     if args.from_log is not None:
         return _run_from_log(args)
@@ -164,12 +165,8 @@ def _run(args: argparse.Namespace) -> int:
             continue
         match = "not reached" if s.cost_to_match_best_pct is None else f"{s.cost_to_match_best_pct:.1f}%"
         extra = f"  APGR {s.routellm.apgr:.3f}" if s.routellm is not None else ""
-        lift = "" if s.hull_lift_ci is None else f" [{s.hull_lift_ci[0]:+.4f}, {s.hull_lift_ci[1]:+.4f}]"
-        if s.reaches_best_share is not None:
-            match += (f" [{s.cost_to_match_best_pct_ci[0]:.0f}%, {s.cost_to_match_best_pct_ci[1]:.0f}%]"
-                      if s.cost_to_match_best_pct_ci is not None
-                      else f" (reached in {100 * s.reaches_best_share:.1f}% of resamples)")
+        lift = interval_text(s.hull_lift_ci, "{:+.4f}")
         print(f"  {s.name:14s} quality {s.quality:.4f}  cost {s.cost:.4g}  hull lift {s.hull_lift:+.4f}{lift}  "
-              f"cost to match best {match}{extra}")
+              f"cost to match best {match}{match_interval_text(s)}{extra}")
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 1 if all(s.error for s in result.strategies) else 0

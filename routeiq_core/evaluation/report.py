@@ -54,12 +54,13 @@ def summary_rows(result: EvaluationResult) -> list[dict[str, object]]:
 Block = tuple[Any, ...]
 
 
-def _ci(interval: tuple[float, float] | None, fmt: str) -> str:
+def interval_text(interval: tuple[float, float] | None, fmt: str) -> str:
     """`` [low, high]`` (a 95% bootstrap interval), or nothing without a bootstrap."""
     return "" if interval is None else f" [{fmt.format(interval[0])}, {fmt.format(interval[1])}]"
 
 
-def _match_ci(s: Any) -> str:
+def match_interval_text(s: Any) -> str:
+    """The cost-to-match interval, or the share of resamples that reach the best model."""
     if s.reaches_best_share is None:
         return ""
     if s.cost_to_match_best_pct_ci is None:
@@ -79,9 +80,9 @@ def _strategy_table(result: EvaluationResult) -> Block:
         if s.error:
             rows.append([s.name, f"failed: {s.error}", *[""] * (len(head) - 2)])
             continue
-        cells = [s.name + ("" if s.trained else " (no training)"), _num(s.quality) + _ci(s.quality_ci, "{:.4f}"),
-                 _cost(s.cost), f"{s.hull_lift:+.4f}" + _ci(s.hull_lift_ci, "{:+.4f}"),
-                 _pct(s.cost_to_match_best_pct) + _match_ci(s), _num(s.quality_at_best_cost),
+        cells = [s.name + ("" if s.trained else " (no training)"), _num(s.quality) + interval_text(s.quality_ci, "{:.4f}"),
+                 _cost(s.cost), f"{s.hull_lift:+.4f}" + interval_text(s.hull_lift_ci, "{:+.4f}"),
+                 _pct(s.cost_to_match_best_pct) + match_interval_text(s), _num(s.quality_at_best_cost),
                  f"{s.chord_gap:+.4f}"]
         if two and s.routellm is not None:
             r = s.routellm
