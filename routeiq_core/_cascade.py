@@ -15,6 +15,7 @@ On the 52 held-out prompts of the tests: the full model classifies 49 right, the
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from ._types import Classification, Signal
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_MARGIN", "CascadeEmbedder"]
+__all__ = ["DEFAULT_MARGIN", "CascadeEmbedder", "decided_by"]
 
 #: Escalate when the static category margin is below this (about 17% of the held-out prompts).
 DEFAULT_MARGIN = 0.02
@@ -86,18 +87,22 @@ class CascadeEmbedder:
                                                    f"< {self.margin:g}: {classification.category} -> {full.category})")
 
     def _centroids(self) -> Any:
+        """The full model's centroids, loaded and checked against it as a router's are."""
         if self._full_centroids is None:
             with self._lock:
                 if self._full_centroids is None:
-                    from ._centroids import CentroidSet
-                    from .errors import CentroidError
+                    from ._featurize import Featurizer
 
-                    cset = CentroidSet.load(getattr(self.full, "default_centroids", None))
-                    if cset.embedding_model != self.full.model_id:
-                        raise CentroidError("cascade: the shipped centroids were built for another full model; "
-                                            "give CascadeEmbedder(full=...) the pinned ONNX model")
-                    self._full_centroids = cset
+                    self._full_centroids = Featurizer(self.full).load()
         return self._full_centroids
 
     def __repr__(self) -> str:
         return f"<CascadeEmbedder margin={self.margin:g}>"
+
+
+def decided_by(signals: Sequence[Signal]) -> str | None:
+    """Which embedder decided a cascade query's category: ``"static"``, ``"full"``, or None (no cascade)."""
+    for signal in reversed(signals):
+        if signal.name == "embedder":
+            return "full" if signal.value else "static"
+    return None

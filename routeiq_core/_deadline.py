@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._cascade import decided_by
 from ._stages import StageClock
 from ._validation import short_repr
 from .errors import ConfigError
@@ -174,9 +175,8 @@ class FeaturizeStage:
         return [(self._counted(q), None) for q in queries]
 
     def _counted(self, query: Query) -> Query:
-        """Count a cascade's escalations to the full model (its last signal says which decided)."""
-        last = query.signals[-1] if query.signals else None
-        if last is not None and last.name == "embedder" and last.value:
+        """Count a cascade's escalations to the full model (its ``embedder`` signal says which decided)."""
+        if decided_by(query.signals) == "full":
             self._counters.inc("escalations")
         return query
 

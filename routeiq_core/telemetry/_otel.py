@@ -63,10 +63,9 @@ def decision_attributes(decision: Decision) -> dict[str, Any]:
 
 def embedder_of(decision: Decision) -> str | None:
     """Which embedder decided a cascade decision's category ("static" or "full"); None otherwise."""
-    for signal in reversed(decision.signals):
-        if signal.name == "embedder":
-            return "full" if signal.value else "static"
-    return None
+    from .._cascade import decided_by
+
+    return decided_by(decision.signals)
 
 
 class OpenTelemetryExtension:
