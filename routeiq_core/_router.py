@@ -123,17 +123,17 @@ class Router:
 
     def with_candidates(self, candidates: CandidatesLike) -> Router:
         """A router over other candidates sharing this one's strategy, embedder, centroids and profiles."""
-        router = Router.__new__(Router)
-        router.deadline_ms, router.log, router.observations = self.deadline_ms, self.log, 0
-        router._assemble(as_catalog(candidates), self.rules, self.featurizer, self.strategy, self._extensions)
-        return router
+        return self._derived(as_catalog(candidates), self.log, self._extensions)
 
     def preview(self) -> Router:
         """A router that decides like this one (candidates, strategy, embedder, profiles) but records
         nothing and runs no extension: for trying a prompt (the dashboard) without a trace of it."""
+        return self._derived(self.catalog, None, ())
+
+    def _derived(self, catalog: Catalog, log: Any, extensions: tuple[object, ...]) -> Router:
         router = Router.__new__(Router)
-        router.deadline_ms, router.log, router.observations = self.deadline_ms, None, 0
-        router._assemble(self.catalog, self.rules, self.featurizer, self.strategy, ())
+        router.deadline_ms, router.log, router.observations = self.deadline_ms, log, 0
+        router._assemble(catalog, self.rules, self.featurizer, self.strategy, extensions)
         return router
 
     @classmethod
