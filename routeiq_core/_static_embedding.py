@@ -175,6 +175,13 @@ class StaticEmbedder:
         out: np.ndarray = (vec / norm).astype(np.float32, copy=False)
         return out
 
+    def table(self) -> np.ndarray:
+        """The whole table as float32 rows (dequantised): what ``distill --check`` compares."""
+        self.load()
+        assert self._table is not None
+        rows = self._table.astype(np.float32)
+        return rows * self._scales[:, None] if self._scales is not None else rows
+
     def _sum(self, ids: np.ndarray) -> np.ndarray:
         """The sum of the rows of ``ids``: one dot product with the row scales for an int8 table."""
         assert self._table is not None

@@ -43,9 +43,7 @@ def _distill(args: argparse.Namespace) -> int:
 
     manifest, arrays = distill(progress=progress)
     if args.check:
-        existing = StaticEmbedder(out)
-        existing.load()
-        old = existing._table.astype(np.float32) * existing._scales[:, None]  # type: ignore[union-attr,index]
+        old = StaticEmbedder(out).table()
         new = arrays["values"].astype(np.float32) * arrays["scales"][:, None]
         if old.shape != new.shape:
             print(f"DIFFERENT: shape {new.shape} vs {old.shape} in {out}")
