@@ -248,6 +248,11 @@ class RoutingEngine:
         return self._template.feedback(decision_id, **outcome)
 
     @property
+    def template(self) -> Router | None:
+        """The router every group's router is derived from (None until the first group is built)."""
+        return self._template
+
+    @property
     def decision_log(self) -> Any:
         """The :class:`~routeiq_core.decisionlog.DecisionLogger` every group's router shares, or None."""
         return self._template.log if self._template is not None else None

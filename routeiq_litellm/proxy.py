@@ -369,7 +369,7 @@ def add_dashboard_route(app: Any) -> bool:
         return key if isinstance(key, str) and key else None
 
     def router() -> Any:
-        return shared_engine()._template  # the first group's router, once a request has built it
+        return shared_engine().template  # the first group's router, once a request has built it
 
     app.mount(DASHBOARD_PATH, create_app(settings.log, token=master_key, root_path=DASHBOARD_PATH, router=router))
     app.router.routes.insert(0, app.router.routes.pop())  # before LiteLLM's own /ui and catch-alls
