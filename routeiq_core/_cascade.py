@@ -15,13 +15,14 @@ On the 52 held-out prompts of the tests: the full model classifies 49 right, the
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ._types import Classification, Signal
-from .errors import ConfigError
+from .errors import ConfigError, RouteIQWarning
 
 __all__ = ["DEFAULT_MARGIN", "CascadeEmbedder", "decided_by"]
 
@@ -50,6 +51,8 @@ class CascadeEmbedder:
         self.margin = float(margin)
         self._full_centroids: Any = None
         self._lock = threading.Lock()
+        #: escalations that fell back to the static category because the full model failed
+        self.failures = 0
 
     # the Embedder protocol: the static table's
     @property
@@ -82,7 +85,15 @@ class CascadeEmbedder:
         if classification.margin >= self.margin:
             return classification, Signal("embedder", 0.0, 0.0, f"static (category margin "
                                                                 f"{classification.margin:.3f} >= {self.margin:g})")
-        full = self._centroids().classify(self.full.embed(text))
+        try:
+            full = self._centroids().classify(self.full.embed(text))
+        except Exception as exc:  # the full model is an upgrade, not a requirement: keep the static answer
+            self.failures += 1
+            if self.failures == 1:
+                warnings.warn(f"cascade: the full model failed ({type(exc).__name__}); uncertain prompts keep the "
+                              "static category (counted in CascadeEmbedder.failures)", RouteIQWarning, stacklevel=2)
+            return classification, Signal("embedder", 0.0, 0.0, f"static (the full model failed: "
+                                                                f"{type(exc).__name__})")
         return full, Signal("embedder", 1.0, 0.0, f"full model (static category margin {classification.margin:.3f} "
                                                    f"< {self.margin:g}: {classification.category} -> {full.category})")
 

@@ -194,3 +194,23 @@ def test_cascade_decisions_in_spans_and_prometheus() -> None:
     metrics.after_decide(decision, None)  # type: ignore[arg-type]
     assert metrics.metrics["cascade"].labels("full")._value.get() == before + 1
     assert "routeiq.embedder" not in decision_attributes(Router().decide("hi"))
+
+
+def test_a_failing_full_model_leaves_the_static_decision(tmp_path: Path) -> None:
+    """The cascade's full model is broken (a missing ONNX file): uncertain prompts keep their static
+    category, with one warning and a failure count; no decision fails."""
+    import warnings
+
+    from routeiq_core import OnnxEmbedder
+    from routeiq_core.errors import RouteIQWarning
+
+    cascade = CascadeEmbedder(full=OnnxEmbedder(tmp_path / "missing.onnx"), margin=1.0)  # always escalates
+    router = Router(embedder=cascade)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        decisions = [router.decide(p) for p in ("hi", "Summarise this article.", "Prove it.")]
+    assert all(d.name for d in decisions) and cascade.failures == 3
+    assert [w for w in seen if issubclass(w.category, RouteIQWarning) and "cascade" in str(w.message)]
+    assert all(next(s for s in d.signals if s.name == "embedder").detail.startswith("static (the full model failed")
+               for d in decisions)
+    assert router.counters.get("escalations") == 0
