@@ -118,9 +118,11 @@ class CentroidSet:
         # ten numbers (numpy's per-call overhead would dominate on arrays this small).
         values = (self._stacked @ embedding).tolist()
         sims, easy, hard = values[:-2], values[-2], values[-1]
-        top = max(range(len(sims)), key=sims.__getitem__)
-        second = max((i for i in range(len(sims)) if i != top), key=sims.__getitem__)
-        best = sims[top]
+        best = max(sims)
+        top = sims.index(best)
+        others = sims.copy()
+        others[top] = -math.inf
+        second = others.index(max(others))
         weights = [math.exp((s - best) / TEMPERATURE) for s in sims]
         difficulty = 1.0 / (1.0 + math.exp(-DIFFICULTY_SLOPE * (hard - easy)))
         return Classification(

@@ -44,9 +44,10 @@ def choose(
 ) -> Choice:
     """Rank ``candidates`` by the profile's utility; ``pin`` (a candidate name) goes first if present."""
     predicted = estimate.cost
+    tin, tout = query.input_tokens, query.output_tokens
     costs = [
         float(predicted[c.name]) if predicted and c.name in predicted
-        else c.expected_cost(query.input_tokens, query.output_tokens)
+        else (c.input_cost_per_mtok * tin + c.output_cost_per_mtok * tout) / 1e6  # Candidate.expected_cost
         for c in candidates
     ]
     order, utils = rank_indices(quality, costs, profile.cost_weight, [c.name for c in candidates])
@@ -56,8 +57,4 @@ def choose(
         if at:
             order.insert(0, order.pop(at))
         pinned = at is not None
-    ranking = Ranking((
-        [candidates[i].name for i in order], [candidates[i].model for i in order], [float(utils[i]) for i in order],
-        [quality[i] for i in order], [costs[i] for i in order], [candidates[i].tier for i in order],
-    ))
-    return Choice(ranking, order, quality, costs, pinned)
+    return Choice(Ranking(candidates, order, utils, quality, costs), order, quality, costs, pinned)

@@ -49,29 +49,32 @@ class Ranking(Sequence[Alternative]):
     few; building the tuples lazily keeps ``decide()`` cheap.
     """
 
-    __slots__ = ("_columns", "_items")
+    __slots__ = ("_candidates", "_costs", "_items", "_order", "_quality", "_scores")
 
-    def __init__(self, columns: tuple[list[str], list[str], list[float], list[float], list[float], list[int]]) -> None:
-        self._columns = columns
+    def __init__(self, candidates: Sequence[Candidate], order: Sequence[int], scores: Sequence[float],
+                 quality: Sequence[float], costs: Sequence[float]) -> None:
+        """``order``: indices into ``candidates`` (and the three per-candidate lists), best first."""
+        self._candidates, self._order, self._scores = candidates, order, scores
+        self._quality, self._costs = quality, costs
         self._items: tuple[Alternative, ...] | None = None
 
     @classmethod
     def of(cls, alternatives: Sequence[Alternative]) -> Ranking:
-        ranking = cls(([], [], [], [], [], []))
+        ranking = cls((), (), (), (), ())
         ranking._items = tuple(alternatives)
         return ranking
 
     def _materialise(self) -> tuple[Alternative, ...]:
         if self._items is None:
-            names, models, scores, quality, cost, tiers = self._columns
+            cands, scores, quality, costs = self._candidates, self._scores, self._quality, self._costs
             self._items = tuple(
-                Alternative(n, m, r, s, q, c, t)
-                for r, (n, m, s, q, c, t) in enumerate(zip(names, models, scores, quality, cost, tiers), start=1)
+                Alternative(cands[i].name, cands[i].model, rank, float(scores[i]), quality[i], costs[i], cands[i].tier)
+                for rank, i in enumerate(self._order, start=1)
             )
         return self._items
 
     def __len__(self) -> int:
-        return len(self._items) if self._items is not None else len(self._columns[0])
+        return len(self._items) if self._items is not None else len(self._order)
 
     @overload
     def __getitem__(self, index: int) -> Alternative: ...

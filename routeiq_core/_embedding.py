@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ._safe_io import as_path, read_regular_bytes
+from ._wordpiece import PieceEncoder
 from .errors import EmbeddingError
 
 __all__ = [
@@ -130,6 +131,7 @@ class OnnxEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._pieces: PieceEncoder | None = None
         self._model_id: str | None = None
         self._dim = 384
         self._path: Path | None = None
@@ -169,7 +171,7 @@ class OnnxEmbedder:
                 )
             tokenizer = self._load_tokenizer()
             session = self._load_session(path, data)
-            self._tokenizer = tokenizer
+            self._tokenizer, self._pieces = tokenizer, PieceEncoder(tokenizer)
             self._model_id = digest
             self._path = path
             self._session = session
@@ -250,7 +252,8 @@ class OnnxEmbedder:
         return len(self._encode(text))
 
     def _encode(self, text: str) -> list[int]:
-        return encode_pieces(self._tokenizer, text)
+        assert self._pieces is not None
+        return self._pieces(text)
 
     # ------------------------------------------------------------------ embedding
     def forward(self, ids: Sequence[int]) -> np.ndarray:
@@ -401,12 +404,9 @@ def load_tokenizer(path: Path) -> Any:
 
 
 def encode_pieces(tokenizer: Any, text: str) -> list[int]:
-    """Word-piece ids of ``text``, no special tokens."""
-    try:
-        return list(tokenizer.encode(text, add_special_tokens=False).ids)
-    except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
-        clean = text.encode("utf-8", "replace").decode("utf-8")
-        return list(tokenizer.encode(clean, add_special_tokens=False).ids)
+    """Word-piece ids of ``text``, no special tokens, from the ``tokenizers`` library itself
+    (the embedders use :class:`~routeiq_core._wordpiece.PieceEncoder`, which gives the same ids)."""
+    return PieceEncoder.library_of(tokenizer, text)
 
 
 #: A long text is first tokenised in two windows this wide, cut at a space (see truncated_pieces).

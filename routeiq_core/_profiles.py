@@ -163,19 +163,21 @@ def rank_indices(
     costs more than the arithmetic. Same formula as :func:`utilities`.
     """
     q = [float(x) for x in quality]
-    c = [max(float(x), 0.0) for x in cost]
+    c = [x if x > 0.0 else 0.0 for x in map(float, cost)]
     positive = [x for x in c if x > 0]
-    if positive:
-        c_min, c_max = min(positive), max(c)
-        denom = math.log1p(c_max / c_min)
-        rel = [math.log1p(x / c_min) / denom if denom > 0 else 0.0 for x in c]
+    denom = math.log1p(max(c) / min(positive)) if positive else 0.0
+    if denom > 0:
+        c_min, log1p = min(positive), math.log1p
+        u = [qi - cost_weight * (log1p(x / c_min) / denom) for qi, x in zip(q, c)]
     else:
-        rel = [0.0] * len(c)
-    u = [qi - cost_weight * ri for qi, ri in zip(q, rel)]
+        u = [qi - cost_weight * 0.0 for qi in q]
     # Quantise to 1e-9 so that float noise never flips a tie; then quality, cost, name.
     # (floor(x * 1e9 + 0.5), as select_many does: 20x faster than round(x, 9) per value.)
     floor = math.floor
-    ranked = sorted(zip([-floor(x * 1e9 + 0.5) for x in u], [-floor(x * 1e9 + 0.5) for x in q], c,
+    key = [-floor(x * 1e9 + 0.5) for x in u]
+    if len(set(key)) == len(key):  # no tie (the usual case): the utility alone orders them
+        return sorted(range(len(key)), key=key.__getitem__), u
+    ranked = sorted(zip(key, [-floor(x * 1e9 + 0.5) for x in q], c,
                         names if names is not None else [""] * len(q), range(len(q))))
     return [item[4] for item in ranked], u
 

@@ -23,29 +23,35 @@ __all__ = ["TextSignals", "analyse", "complexity_level"]
 AGENTIC_THRESHOLD = 0.35
 REASONING_THRESHOLD = 0.35
 
-_STRONG_REASONING = re.compile(
-    r"\b(prove|proof|derive|derivation|theorem|lemma|step[- ]by[- ]step|show that|rigorous(ly)?|"
-    r"formally verify|reason (through|carefully|about)|think (carefully|step)|chain of thought|"
-    r"by induction|contradiction|counterexample)\b",
-    re.IGNORECASE,
+# The word lists of the text rules. They are matched in one pass over the lower-cased
+# prompt (:data:`_WORDS`, one named group per list): four case-insensitive scans cost about
+# four times as much, and the lists share no word, so the counts are the same.
+_STRONG_REASONING = (
+    r"prove|proof|derive|derivation|theorem|lemma|step[- ]by[- ]step|show that|rigorous(?:ly)?|"
+    r"formally verify|reason (?:through|carefully|about)|think (?:carefully|step)|chain of thought|"
+    r"by induction|contradiction|counterexample"
 )
-_WEAK_REASONING = re.compile(
-    r"\b(why|explain your reasoning|analy[sz]e|trade-?offs?|optimal|puzzle|probability|deduce|"
-    r"evaluate whether|compare|justify|integral|equation|complexity|riddle|logic(al)?)\b",
-    re.IGNORECASE,
+_WEAK_REASONING = (
+    r"why|explain your reasoning|analy[sz]e|trade-?offs?|optimal|puzzle|probability|deduce|"
+    r"evaluate whether|compare|justify|integral|equation|complexity|riddle|logic(?:al)?"
 )
-_AGENT_WORDS = re.compile(
-    r"\b(you are an? (autonomous )?agent|tools?|function call|execute|terminal|shell|repository|"
-    r"browse|step \d|plan and|observation|action:|scratchpad|workspace)\b",
-    re.IGNORECASE,
+_AGENT = (
+    r"you are an? (?:autonomous )?agent|tools?|function call|execute|terminal|shell|repository|"
+    r"browse|step \d|plan and|observation|action:|scratchpad|workspace"
 )
-_CONSTRAINTS = re.compile(
-    r"\b(must|should|ensure|without|at least|at most|handle|edge cases?|constraints?|requirements?|"
-    r"do not|don't|exactly|only if)\b",
-    re.IGNORECASE,
+_CONSTRAINT = (
+    r"must|should|ensure|without|at least|at most|handle|edge cases?|constraints?|requirements?|"
+    r"do not|don't|exactly|only if"
 )
+_WORDS = re.compile(
+    rf"\b(?:(?P<strong>{_STRONG_REASONING})|(?P<weak>{_WEAK_REASONING})|(?P<agent>{_AGENT})|"
+    rf"(?P<constraint>{_CONSTRAINT}))\b"
+)
+_AGENT_WORDS = re.compile(rf"\b({_AGENT})\b", re.IGNORECASE)  # a long system prompt, on its own
 _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 _CODE = re.compile(r"```|\bdef |\bclass |\bfunction\b|#include|=>|\breturn\b|;\s*$|\{\s*$", re.MULTILINE)
+# What every match of _CODE contains: a prompt with none of them is not searched (most prose).
+_CODE_HINTS = ("`", "def ", "class ", "function", "#include", "=>", "return", ";", "{")
 
 # Weights of the complexity score (they sum to 1).
 W_LENGTH, W_REASONING, W_CONSTRAINTS, W_CODE, W_AGENTIC, W_DIFFICULTY = 0.15, 0.2, 0.1, 0.05, 0.1, 0.4
@@ -72,7 +78,17 @@ class TextSignals:
         return self.reasoning >= REASONING_THRESHOLD
 
 
-def _agentic(request: Request) -> tuple[float, list[Signal]]:
+def _word_counts(prompt: str) -> dict[str, int]:
+    """Hits per word list in the prompt's first 8,000 characters (agent words: the first 4,000)."""
+    counts = dict.fromkeys(("strong", "weak", "agent", "constraint"), 0)
+    for match in _WORDS.finditer(prompt[:8000].lower()):
+        group = match.lastgroup
+        if group is not None and (group != "agent" or match.end() <= 4000):
+            counts[group] += 1
+    return counts
+
+
+def _agentic(request: Request, prompt_hits: int) -> tuple[float, list[Signal]]:
     parts: list[Signal] = []
     if request.tools:
         parts.append(Signal("agentic.tools_defined", 1.0, 0.35, f"{len(request.tools)} tool definition(s)"))
@@ -89,16 +105,12 @@ def _agentic(request: Request) -> tuple[float, list[Signal]]:
         parts.append(Signal("agentic.agent_system_prompt", 1.0, 0.35, f"agent-like system prompt, {len(system)} chars"))
     if len(request.messages) > 12:
         parts.append(Signal("agentic.long_conversation", 1.0, 0.1, f"{len(request.messages)} messages"))
-    prompt_hits = len(_AGENT_WORDS.findall(request.prompt[:4000]))
     if prompt_hits >= 2:
         parts.append(Signal("agentic.agent_words", min(1.0, prompt_hits / 4), 0.15, f"{prompt_hits} agent keyword(s)"))
     return min(1.0, float(sum(p.value * p.weight for p in parts))), parts
 
 
-def _reasoning(text: str) -> tuple[float, list[Signal]]:
-    sample = text[:8000]
-    strong = len(_STRONG_REASONING.findall(sample))
-    weak = len(_WEAK_REASONING.findall(sample))
+def _reasoning(strong: int, weak: int) -> tuple[float, list[Signal]]:
     parts: list[Signal] = []
     if strong:
         parts.append(Signal("reasoning.strong_markers", min(1.0, strong / 2), 0.7, f"{strong} proof/derivation marker(s)"))
@@ -110,17 +122,18 @@ def _reasoning(text: str) -> tuple[float, list[Signal]]:
 def analyse(request: Request) -> TextSignals:
     """Compute the text/structure signals of a request (microseconds for normal prompts)."""
     prompt = request.prompt
-    agentic, agent_parts = _agentic(request)
-    reasoning, reason_parts = _reasoning(prompt)
+    counts = _word_counts(prompt)
+    agentic, agent_parts = _agentic(request, counts["agent"])
+    reasoning, reason_parts = _reasoning(counts["strong"], counts["weak"])
     total_chars = request.total_chars
     input_tokens = max(1, total_chars // 4)
     prompt_tokens = len(prompt) / 4
     # 0 for a greeting, 0.5 around 100 tokens, 1 from about 2,000 tokens.
     length = min(1.0, max(0.0, (math.log10(max(prompt_tokens, 1.0)) - 0.5) / 2.8))
     sample = prompt[:8000]
-    constraint_hits = len(_CONSTRAINTS.findall(sample)) + len(_LIST_LINE.findall(sample))
+    constraint_hits = counts["constraint"] + len(_LIST_LINE.findall(sample))
     constraints = min(1.0, constraint_hits / 6)
-    code = 1.0 if _CODE.search(sample) else 0.0
+    code = 1.0 if any(hint in sample for hint in _CODE_HINTS) and _CODE.search(sample) else 0.0
     parts = tuple(agent_parts + reason_parts)
     return TextSignals(agentic, reasoning, length, constraints, code, input_tokens, parts)
 

@@ -39,11 +39,11 @@ from ._embedding import (
     SEP_ID,
     TOKENIZER_PATH,
     OnnxEmbedder,
-    encode_pieces,
     load_tokenizer,
     truncated_pieces,
 )
 from ._safe_io import as_path, read_regular_bytes
+from ._wordpiece import PieceEncoder
 from .errors import ArtifactError, EmbeddingError
 
 __all__ = ["DEFAULT_STATIC", "KIND", "StaticEmbedder", "distill", "shared_static"]
@@ -119,6 +119,7 @@ class StaticEmbedder:
         self._table: np.ndarray | None = None  # int8 rows (distilled) or float32 (model2vec)
         self._scales: np.ndarray | None = None  # per-row scales of an int8 table
         self._tokenizer: Any = None
+        self._pieces: PieceEncoder | None = None
         self._model_id = ""
         self._dim = 0
         self.manifest: dict[str, Any] = {}
@@ -140,6 +141,7 @@ class StaticEmbedder:
             else:
                 table, scales, tokenizer, model_id, manifest = _load_distilled(self.path, self._source_model)
             self._tokenizer, self._model_id, self._dim, self.manifest = tokenizer, model_id, table.shape[1], manifest
+            self._pieces = PieceEncoder(tokenizer)
             self._scales = scales
             self._table = table
 
@@ -157,7 +159,8 @@ class StaticEmbedder:
     def token_ids(self, text: str) -> list[int]:
         """The word pieces that are averaged (the full model's truncation policy, no [CLS]/[SEP])."""
         self.load()
-        return truncated_pieces(lambda t: encode_pieces(self._tokenizer, t), text) or [self._unk]
+        assert self._pieces is not None
+        return truncated_pieces(self._pieces, text) or [self._unk]
 
     @property
     def _unk(self) -> int:
