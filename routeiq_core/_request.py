@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError, RequestError
@@ -262,10 +263,14 @@ def _opt_str(meta: Mapping[str, Any], *keys: str) -> str | None:
     return None
 
 
+#: The metadata of a request that has none (shared: it is frozen, and its ``extra`` is read-only).
+_NO_METADATA = RequestMetadata(extra=MappingProxyType({}))
+
+
 def parse_metadata(metadata: object, *, profile: str | None = None) -> RequestMetadata:
     """Normalise request metadata (LiteLLM's ``user_api_key_*`` spellings are understood too)."""
     if metadata is None:
-        metadata = {}
+        return _NO_METADATA if profile is None else RequestMetadata(profile=profile, extra=MappingProxyType({}))
     if isinstance(metadata, RequestMetadata):
         if profile is None:
             return metadata
