@@ -32,7 +32,16 @@ def router_from_artifact(cls: type[R], path: str | os.PathLike[str], candidates:
     """``cls`` with the strategy of an artifact: same embedding model, and some candidate it was trained on."""
     embedder = kwargs["embedder"] = kwargs.get("embedder") or default_embedder()
     strategy = load_strategy(path, registry=registry or default_registry(), embedding_model=embedder.model_id)
+    calibration = getattr(strategy, "calibration", None)
+    if calibration is not None:  # the calibrated profile, unless the caller defines that profile itself
+        from .evaluation.calibration import calibrated_profile, check_calibration_candidates
+
+        given = dict(kwargs.get("profiles") or {})
+        if calibration.profile not in given:
+            kwargs["profiles"] = {**given, calibration.profile: calibrated_profile(calibration)}
     router = cls(candidates, strategy=strategy, registry=registry, **kwargs)
+    if calibration is not None:
+        check_calibration_candidates(calibration, router.candidates, str(path))
     trained = strategy.trained_models() if isinstance(strategy, TrainedStrategy) else None
     if trained:
         check_coverage(strategy.name, router.candidates, trained)

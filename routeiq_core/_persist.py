@@ -81,6 +81,12 @@ def load_strategy(
         raise ArtifactError(f"{path}: the saved parameters are invalid: {exc}") from None
     strategy.validate_state(arrays, state, where=str(path))
     strategy.set_state(arrays, state)
+    if manifest.get("calibration") is not None:  # written by 'routeiq calibrate'
+        from .evaluation.calibration import Calibration
+
+        #: The calibrated operating point, for Router.from_artifact.
+        strategy.calibration = Calibration.from_dict(  # type: ignore[attr-defined]
+            manifest["calibration"] if isinstance(manifest["calibration"], dict) else {}, where=str(path))
     digest = manifest.get("arrays_digest")
     #: Names the artifact in the decision log: the strategy and the start of its arrays' sha256.
     strategy.artifact_id = f"{name}:{str(digest)[:12]}" if digest else str(name)  # type: ignore[attr-defined]

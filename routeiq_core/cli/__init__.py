@@ -21,8 +21,8 @@ from ..errors import RouteIQError
 __all__ = ["build_parser", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("decide", "catalog", "centroids", "embedder", "strategies", "plugins", "train", "eval", "log", "experiments",
-                   "policy", "dashboard", "config")
+COMMAND_MODULES = ("decide", "catalog", "centroids", "embedder", "strategies", "plugins", "train", "calibrate", "eval",
+                   "log", "experiments", "policy", "dashboard", "config")
 
 
 def _version() -> str:

@@ -280,3 +280,27 @@ def test_floor_tier_applies_to_easy_prompts(router: Router, category: str) -> No
     assert decision.category == category
     assert decision.details["required_tier"] >= FLOOR_TIERS[category]
     assert decision.candidate.tier >= FLOOR_TIERS[category]
+
+
+def test_one_pass_counts_equal_a_scan_per_word_list() -> None:
+    """The word lists are matched in one lower-cased pass; it counts what four separate
+    case-insensitive scans count (the lists share no word), on every paragraph of the docs."""
+    import re
+    from pathlib import Path
+
+    from routeiq_core import _signals as s
+
+    lists = {"strong": s._STRONG_REASONING, "weak": s._WEAK_REASONING, "agent": s._AGENT,
+             "constraint": s._CONSTRAINT}
+    separate = {k: re.compile(rf"\b({v})\b", re.IGNORECASE) for k, v in lists.items()}
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    paragraphs = [p for f in sorted(docs.rglob("*.md")) for p in f.read_text(encoding="utf-8").split("\n\n")]
+    paragraphs += ["Prove it STEP BY STEP, then explain your reasoning: you are an autonomous agent with tools.",
+                   "Must handle edge cases; do not use at most 3 tools. Why? Compare trade-offs."]
+    hits = 0
+    for text in paragraphs:
+        counts = s._word_counts(text)
+        expected = {k: len(p.findall(text[:4000 if k == "agent" else 8000])) for k, p in separate.items()}
+        assert counts == expected, text[:80]
+        hits += sum(counts.values())
+    assert hits > 100

@@ -1,0 +1,344 @@
+"""Calibration: the cost weight that meets a stated target at the lowest cost.
+
+``cost_weight`` is abstract; a target is not. :func:`calibrate` turns one of
+
+* ``quality=0.98``: at least 98% of the best single model's mean quality,
+* ``max_cost=0.002``: at most this mean cost per request (USD; ``per=1000`` for per 1,000),
+* ``strong_share=0.3``: at most 30% of requests to the stronger (dearer) of two models,
+
+into a cost weight, measured on held-out data: the strategy is trained ``folds`` times, each
+time without one fold, and predicts that fold (seeded folds, out-of-fold predictions). Every
+cost weight of a fine sweep is scored by what its choices *realise* on the data (true quality
+and cost), the cheapest point that meets the target wins, and a bootstrap over the prompts
+gives its 95% interval. The result is stored in the artifact (``routeiq calibrate``), and
+``Router.from_artifact`` uses it for the calibrated profile (``auto`` unless named).
+
+The weight assumes the router's candidates cost what the data's models cost relative to
+each other; a router built on other candidates gets a warning naming the differences.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .._dataset import RoutingDataset
+from .._profiles import BUILTIN_PROFILES, Profile, select_many
+from ..errors import ConfigError, DatasetError, RouteIQWarning
+
+__all__ = ["Calibration", "CalibrationError", "calibrate", "calibrated_profile", "check_calibration_candidates",
+           "operating_point"]
+
+#: The cost weights calibration chooses from: 0 and 10^-4 .. 10^2, 25 per decade.
+WEIGHTS = np.unique(np.concatenate([[0.0], np.logspace(-4, 2, 151)]))
+TARGETS = ("quality", "max_cost", "strong_share")
+MAX_FOLDS = 20
+
+
+class CalibrationError(ConfigError):
+    """No operating point meets the target (the message gives the closest one), or the data cannot calibrate."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A calibrated operating point: the target, the weight that meets it and what it achieved there.
+
+    ``quality`` / ``cost`` are the mean realised quality and cost per request of the out-of-fold
+    choices at ``cost_weight``; ``share_of_best`` is ``quality`` over the best single model's;
+    the ``*_ci`` pairs are 95% bootstrap intervals (None without a bootstrap).
+    """
+
+    target: str
+    value: float
+    cost_weight: float
+    profile: str
+    quality: float
+    share_of_best: float
+    cost: float
+    cost_of_best: float
+    best_model: str
+    strong_share: float | None
+    models: tuple[str, ...]
+    n: int
+    folds: int
+    seed: int
+    quality_ci: tuple[float, float] | None = None
+    share_of_best_ci: tuple[float, float] | None = None
+    cost_ci: tuple[float, float] | None = None
+
+    @property
+    def met(self) -> bool:
+        """Whether the point meets its target on the data it was measured on."""
+        return _meets(self.target, self.value, self.share_of_best, self.cost, self.strong_share)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["models"] = list(self.models)
+        for key in ("quality_ci", "share_of_best_ci", "cost_ci"):
+            out[key] = list(out[key]) if out[key] is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "calibration") -> Calibration:
+        """Read a stored calibration back, checking every field (artifacts are data, not code)."""
+        try:
+            target, value = str(data["target"]), float(data["value"])
+            weight = float(data["cost_weight"])
+            pairs = {k: (None if data.get(k) is None else (float(data[k][0]), float(data[k][1])))
+                     for k in ("quality_ci", "share_of_best_ci", "cost_ci")}
+            share = data.get("strong_share")
+            cal = cls(target=target, value=value, cost_weight=weight, profile=str(data["profile"]),
+                      quality=float(data["quality"]), share_of_best=float(data["share_of_best"]),
+                      cost=float(data["cost"]), cost_of_best=float(data["cost_of_best"]),
+                      best_model=str(data["best_model"]), strong_share=None if share is None else float(share),
+                      models=tuple(str(m) for m in data["models"]), n=int(data["n"]), folds=int(data["folds"]),
+                      seed=int(data["seed"]), **pairs)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ConfigError(f"{where}: malformed calibration ({exc!r}); run 'routeiq calibrate' again") from None
+        if target not in TARGETS or not (math.isfinite(weight) and weight >= 0.0):
+            raise ConfigError(f"{where}: calibration target {target!r} / cost weight {weight!r} is not valid; "
+                              f"expected one of {list(TARGETS)} and a weight >= 0")
+        return cal
+
+
+def calibrate(
+    dataset: RoutingDataset,
+    strategy: Any,
+    *,
+    quality: float | None = None,
+    max_cost: float | None = None,
+    per: float = 1.0,
+    strong_share: float | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    bootstrap: int = 200,
+    profile: str = "auto",
+    embedder: Any = None,
+    cache_dir: Any = None,
+    registry: Any = None,
+    progress: bool = False,
+) -> Calibration:
+    """The cost weight meeting one target on ``dataset`` at the lowest cost (module docstring).
+
+    ``strategy`` is a registered name, a class or an instance (its parameters are kept; a fresh
+    copy is trained per fold). Exactly one of ``quality``, ``max_cost`` and ``strong_share``.
+    """
+    target, value = _target(quality, max_cost, per, strong_share)
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= MAX_FOLDS:
+        raise ConfigError(f"folds: expected a whole number from 2 to {MAX_FOLDS}, got {folds!r}")
+    if profile not in BUILTIN_PROFILES and not (isinstance(profile, str) and profile.isidentifier()):
+        raise ConfigError(f"profile: expected a profile name such as 'auto', got {profile!r}")
+    data = _scorable(dataset)
+    if target == "strong_share" and data.n_models != 2:
+        raise CalibrationError(f"--strong-share needs a two-model data set (strong and weak), "
+                               f"{data.name} has {data.n_models}: use --quality or --max-cost")
+    if len(data) < 2 * folds:
+        raise CalibrationError(f"{data.name}: {len(data)} scorable prompts are too few for {folds} folds "
+                               f"(at least {2 * folds})")
+    qhat, chat = out_of_fold(data, strategy, folds=folds, seed=seed, embedder=embedder, cache_dir=cache_dir,
+                             registry=registry, progress=progress)
+    return operating_point(qhat, chat, data.scores, data.cost_matrix(), list(data.models), target, value,
+                           profile=profile, folds=folds, seed=seed, bootstrap=bootstrap, strong=_strong(data))
+
+
+def out_of_fold(data: RoutingDataset, strategy: Any, *, folds: int, seed: int, embedder: Any = None,
+                cache_dir: Any = None, registry: Any = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(n, m) predicted quality and the cost the choice rule uses, each row from a strategy trained
+    without that row's fold (seeded folds)."""
+    from .._centroid_strategy import CentroidStrategy
+    from .._embedding_cache import embed_dataset
+    from .._router import Router
+    from .harness import _predict_all, _resolve, candidates_for
+
+    if embedder is None:
+        from .._embedding import default_embedder
+
+        embedder = default_embedder()
+    data = embed_dataset(data, embedder, cache_dir=cache_dir, progress=progress)
+    assert data.embeddings is not None
+    candidates = candidates_for(data)
+    router = Router(candidates, strategy=CentroidStrategy(), embedder=embedder)
+    queries = [router.make_query(p, embedding=data.embeddings[i]) for i, p in enumerate(data.prompts)]
+    fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
+    qhat, chat = np.empty(data.scores.shape), np.empty(data.scores.shape)
+    for k in range(folds):
+        held, rest = np.flatnonzero(fold_of == k), np.flatnonzero(fold_of != k)
+        train = data.subset(rest)
+        model = _fresh(strategy, seed, registry, _resolve)
+        if getattr(model.tags, "requires_fit", True):
+            model.fit(train)
+        train_cost = np.array([train.mean_model_costs()[m] for m in data.models])
+        q, c = _predict_all(model, [queries[i] for i in held], candidates, train_cost, False, model.name)
+        qhat[held], chat[held] = q, c
+    return qhat, chat
+
+
+def operating_point(qhat: np.ndarray, chat: np.ndarray, quality: np.ndarray, cost: np.ndarray,
+                    models: Sequence[str], target: str, value: float, *, profile: str = "auto", folds: int = 0,
+                    seed: int = 0, bootstrap: int = 200, strong: int | None = None,
+                    weights: np.ndarray = WEIGHTS) -> Calibration:
+    """The cheapest cost weight whose realised choices meet the target (``qhat``/``chat``: predictions;
+    ``quality``/``cost``: the truth). Raises :class:`CalibrationError` naming the closest point."""
+    n = quality.shape[0]
+    rows = np.arange(n)
+    choices = np.stack([select_many(qhat, chat, float(w)) for w in weights], axis=1)  # (n, W)
+    got_q, got_c = quality[rows[:, None], choices].mean(axis=0), cost[rows[:, None], choices].mean(axis=0)
+    single_q, single_c = quality.mean(axis=0), cost.mean(axis=0)
+    best = int(np.lexsort((single_c, -single_q))[0])
+    share = got_q / single_q[best] if single_q[best] > 0 else np.ones_like(got_q)
+    strong_share = (choices == strong).mean(axis=0) if strong is not None else None
+    ok = np.array([_meets(target, value, share[i], got_c[i], None if strong_share is None else strong_share[i])
+                   for i in range(len(weights))])
+    if not ok.any():
+        raise CalibrationError(_unreachable(target, value, share, got_c, strong_share, models[best]))
+    if target == "quality":  # the cheapest point that is good enough (then the better, then the larger weight)
+        pick = min(np.flatnonzero(ok), key=lambda i: (got_c[i], -got_q[i], -weights[i]))
+    elif target == "max_cost":  # the best point that is cheap enough
+        pick = min(np.flatnonzero(ok), key=lambda i: (-got_q[i], got_c[i], -weights[i]))
+    else:  # as many strong calls as allowed, the best of those
+        assert strong_share is not None
+        pick = min(np.flatnonzero(ok), key=lambda i: (-strong_share[i], -got_q[i], got_c[i]))
+    cis: dict[str, tuple[float, float] | None] = {"quality_ci": None, "share_of_best_ci": None, "cost_ci": None}
+    if bootstrap:
+        rng = np.random.default_rng(seed)
+        picked_q, picked_c = quality[rows, choices[:, pick]], cost[rows, choices[:, pick]]
+        qs, ss, cs = [], [], []
+        for _ in range(bootstrap):
+            idx = rng.integers(0, n, n)
+            q = float(picked_q[idx].mean())
+            qs.append(q)
+            best_q = float(quality[idx, best].mean())
+            ss.append(q / best_q if best_q > 0 else 1.0)
+            cs.append(float(picked_c[idx].mean()))
+        cis = {"quality_ci": _interval(qs), "share_of_best_ci": _interval(ss), "cost_ci": _interval(cs)}
+    return Calibration(
+        target=target, value=float(value), cost_weight=float(weights[pick]), profile=profile,
+        quality=float(got_q[pick]), share_of_best=float(share[pick]), cost=float(got_c[pick]),
+        cost_of_best=float(single_c[best]), best_model=str(models[best]),
+        strong_share=None if strong_share is None else float(strong_share[pick]), models=tuple(models), n=n,
+        folds=folds, seed=seed, **cis)
+
+
+def calibrated_profile(calibration: Calibration) -> Profile:
+    """The calibrated profile: the built-in profile of that name (if any) with the calibrated cost weight."""
+    base = BUILTIN_PROFILES.get(calibration.profile)
+    note = f"calibrated: {describe_target(calibration)}"
+    if base is None:
+        return Profile(name=calibration.profile, cost_weight=calibration.cost_weight, description=note)
+    return base.model_copy(update={"cost_weight": calibration.cost_weight, "description": note})
+
+
+def check_calibration_candidates(calibration: Calibration, candidates: Sequence[Any], where: str) -> list[str]:
+    """Warn (and return the differences) when the router's candidates are not the calibrated models."""
+    have = {getattr(c, "name", str(c)) for c in candidates} | {getattr(c, "model", str(c)) for c in candidates}
+    missing = [m for m in calibration.models if m not in have]
+    extra = sorted({getattr(c, "name", str(c)) for c in candidates} - set(calibration.models)
+                   - {getattr(c, "name", "") for c in candidates if getattr(c, "model", None) in calibration.models})
+    diffs = ([f"not candidates: {missing}"] if missing else []) + ([f"not calibrated: {extra}"] if extra else [])
+    if diffs:
+        warnings.warn(f"{where}: the cost weight was calibrated on other candidates than this router's ("
+                      f"{'; '.join(diffs)}); the target ({describe_target(calibration)}) may not hold. Run "
+                      "'routeiq calibrate' on data with these models", RouteIQWarning, stacklevel=3)
+    return diffs
+
+
+def describe_target(cal: Calibration) -> str:
+    what = {"quality": f"quality >= {cal.value:.0%} of the best single model",
+            "max_cost": f"mean cost <= {cal.value:.6g} per request",
+            "strong_share": f"<= {cal.value:.0%} of requests to the strong model"}[cal.target]
+    return f"{what}, cost weight {cal.cost_weight:.4g}"
+
+
+# ---------------------------------------------------------------------------- helpers
+def _target(quality: float | None, max_cost: float | None, per: float, strong_share: float | None) -> tuple[str, float]:
+    given = {k: v for k, v in (("quality", quality), ("max_cost", max_cost), ("strong_share", strong_share))
+             if v is not None}
+    if len(given) != 1:
+        raise ConfigError("calibrate: give exactly one target: --quality SHARE (e.g. 0.98), --max-cost USD "
+                          f"or --strong-share SHARE; got {sorted(given) or 'none'}")
+    (kind, raw), = given.items()
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+        raise ConfigError(f"calibrate: {kind} must be a number, got {raw!r}")
+    if kind in ("quality", "strong_share") and not 0.0 <= raw <= 1.0:
+        raise ConfigError(f"calibrate: {kind} is a share in [0, 1] (0.98 = 98%), got {raw!r}")
+    if kind == "max_cost":
+        if raw < 0:
+            raise ConfigError(f"calibrate: max_cost must be >= 0 USD, got {raw!r}")
+        if isinstance(per, bool) or not isinstance(per, (int, float)) or not per >= 1:
+            raise ConfigError(f"calibrate: per must be a number of requests >= 1 (1 or 1000), got {per!r}")
+        return kind, float(raw) / float(per)
+    return kind, float(raw)
+
+
+def _meets(target: str, value: float, share: float, cost: float, strong_share: float | None) -> bool:
+    eps = 1e-12
+    if target == "quality":
+        return bool(share >= value - eps)
+    if target == "max_cost":
+        return bool(cost <= value + eps)
+    return strong_share is not None and bool(strong_share <= value + eps)
+
+
+def _unreachable(target: str, value: float, share: np.ndarray, cost: np.ndarray, strong_share: np.ndarray | None,
+                 best_model: str) -> str:
+    if target == "quality":
+        i = int(np.argmax(share))
+        return (f"no operating point reaches {value:.1%} of the best single model's quality ({best_model}); "
+                f"the closest is {share[i]:.1%} at mean cost {cost[i]:.6g} per request: lower --quality, or "
+                "train a stronger strategy")
+    if target == "max_cost":
+        i = int(np.argmin(cost))
+        return (f"no operating point costs at most {value:.6g} per request; the cheapest costs {cost[i]:.6g} "
+                f"({share[i]:.1%} of {best_model}'s quality): raise --max-cost")
+    assert strong_share is not None
+    i = int(np.argmin(strong_share))
+    return (f"no operating point sends at most {value:.1%} of requests to the strong model; the fewest is "
+            f"{strong_share[i]:.1%}: raise --strong-share")
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _scorable(dataset: RoutingDataset) -> RoutingDataset:
+    """The prompts every model has a score for, with costs; refuses data that cannot calibrate."""
+    if not isinstance(dataset, RoutingDataset):
+        raise ConfigError(f"calibrate: expected a RoutingDataset, got {type(dataset).__name__}")
+    if dataset.n_models < 2:
+        raise CalibrationError(f"{dataset.name}: calibration needs at least two models to choose between, "
+                               f"got {list(dataset.models)}")
+    if dataset.costs is None and not dataset.prices:
+        raise CalibrationError(f"{dataset.name}: no costs and no price table, so no operating point has a cost; "
+                               "give per-prompt costs or a price table (--prices)")
+    known = ~np.isnan(dataset.scores).any(axis=1)
+    data = dataset.subset(np.flatnonzero(known)) if not known.all() else dataset
+    data = data.select_models(sorted(data.models))  # name order: exact ties go as in Router.decide
+    try:
+        data.cost_matrix()
+    except DatasetError as exc:
+        raise CalibrationError(str(exc)) from None
+    return data
+
+
+def _strong(data: RoutingDataset) -> int | None:
+    """The stronger of two models: the dearer one (the better one at equal cost), as in ``evaluate``."""
+    if data.n_models != 2:
+        return None
+    mean_cost = data.cost_matrix().mean(axis=0)
+    if mean_cost[0] != mean_cost[1]:
+        return int(np.argmax(mean_cost))
+    return int(np.argmax(data.scores.mean(axis=0)))
+
+
+def _fresh(strategy: Any, seed: int, registry: Any, resolve: Any) -> Any:
+    """A new, unfitted copy of the strategy for one fold (same class and parameters)."""
+    if isinstance(strategy, (str, type)):
+        return resolve(strategy, seed, registry)
+    params = getattr(strategy, "params", None)
+    return type(strategy)(params.model_dump()) if params is not None else resolve(type(strategy), seed, registry)
