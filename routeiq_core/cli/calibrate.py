@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the folds and the bootstrap (default 0)")
     parser.add_argument("--bootstrap", type=int, default=200, metavar="N",
                         help="resamples for the 95%% intervals (default 200; 0 for none)")
+    parser.add_argument("--confidence", type=float, default=0.9, metavar="SHARE",
+                        help="meet the target with this one-sided bootstrap confidence, so that it holds on new "
+                        "prompts too (default 0.9; 0: the point estimate)")
     parser.add_argument("--out", type=Path, help="write the calibrated artifact here (default: update --artifact)")
     parser.add_argument("--format", default=None, help=f"data format ({FORMATS_HELP}); default: detected")
     parser.add_argument("--prices", type=Path, help="model price table (JSON) for data without per-prompt costs")
@@ -69,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         dataset = dataset.select_models([m.strip() for m in args.models.split(",") if m.strip()])
     cal = calibrate(dataset, strategy, quality=args.quality, max_cost=args.max_cost, per=args.per,
                     strong_share=args.strong_share, folds=args.folds, seed=args.seed, bootstrap=args.bootstrap,
-                    profile=args.profile, embedder=embedder, cache_dir=args.cache_dir, registry=registry,
+                    confidence=args.confidence, profile=args.profile, embedder=embedder, cache_dir=args.cache_dir, registry=registry,
                     progress=not args.no_progress and not args.json)
     manifest["calibration"] = cal.to_dict()
     out = write_artifact(args.out or args.artifact, manifest, arrays)

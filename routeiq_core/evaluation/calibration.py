@@ -32,7 +32,7 @@ from .._profiles import BUILTIN_PROFILES, Profile, select_many
 from ..errors import ConfigError, DatasetError, RouteIQWarning
 
 __all__ = ["Calibration", "CalibrationError", "calibrate", "calibrated_profile", "check_calibration_candidates",
-           "operating_point"]
+           "holdout_predictions", "operating_point", "out_of_fold", "point_stats"]
 
 #: The cost weights calibration chooses from: 0 and 10^-4 .. 10^2, 25 per decade.
 WEIGHTS = np.unique(np.concatenate([[0.0], np.logspace(-4, 2, 151)]))
@@ -67,6 +67,7 @@ class Calibration:
     n: int
     folds: int
     seed: int
+    confidence: float = 0.0
     quality_ci: tuple[float, float] | None = None
     share_of_best_ci: tuple[float, float] | None = None
     cost_ci: tuple[float, float] | None = None
@@ -97,7 +98,7 @@ class Calibration:
                       cost=float(data["cost"]), cost_of_best=float(data["cost_of_best"]),
                       best_model=str(data["best_model"]), strong_share=None if share is None else float(share),
                       models=tuple(str(m) for m in data["models"]), n=int(data["n"]), folds=int(data["folds"]),
-                      seed=int(data["seed"]), **pairs)
+                      seed=int(data["seed"]), confidence=float(data.get("confidence", 0.0)), **pairs)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ConfigError(f"{where}: malformed calibration ({exc!r}); run 'routeiq calibrate' again") from None
         if target not in TARGETS or not (math.isfinite(weight) and weight >= 0.0):
@@ -117,6 +118,7 @@ def calibrate(
     folds: int = 5,
     seed: int = 0,
     bootstrap: int = 200,
+    confidence: float = 0.9,
     profile: str = "auto",
     embedder: Any = None,
     cache_dir: Any = None,
@@ -129,6 +131,7 @@ def calibrate(
     copy is trained per fold). Exactly one of ``quality``, ``max_cost`` and ``strong_share``.
     """
     target, value = _target(quality, max_cost, per, strong_share)
+    _check_confidence(confidence)
     if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= MAX_FOLDS:
         raise ConfigError(f"folds: expected a whole number from 2 to {MAX_FOLDS}, got {folds!r}")
     if profile not in BUILTIN_PROFILES and not (isinstance(profile, str) and profile.isidentifier()):
@@ -143,17 +146,43 @@ def calibrate(
     qhat, chat = out_of_fold(data, strategy, folds=folds, seed=seed, embedder=embedder, cache_dir=cache_dir,
                              registry=registry, progress=progress)
     return operating_point(qhat, chat, data.scores, data.cost_matrix(), list(data.models), target, value,
-                           profile=profile, folds=folds, seed=seed, bootstrap=bootstrap, strong=_strong(data))
+                           profile=profile, folds=folds, seed=seed, bootstrap=bootstrap, strong=_strong(data),
+                           confidence=confidence)
 
 
 def out_of_fold(data: RoutingDataset, strategy: Any, *, folds: int, seed: int, embedder: Any = None,
                 cache_dir: Any = None, registry: Any = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(n, m) predicted quality and the cost the choice rule uses, each row from a strategy trained
     without that row's fold (seeded folds)."""
+    data, queries, candidates = _queries(data, embedder, cache_dir, progress)
+    fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
+    qhat, chat = np.empty(data.scores.shape), np.empty(data.scores.shape)
+    for k in range(folds):
+        held, rest = np.flatnonzero(fold_of == k), np.flatnonzero(fold_of != k)
+        q, c = _fit_predict(data.subset(rest), [queries[i] for i in held], candidates, strategy, seed, registry)
+        qhat[held], chat[held] = q, c
+    return qhat, chat
+
+
+def holdout_predictions(train: RoutingDataset, test: RoutingDataset, strategy: Any, *, seed: int = 0,
+                        embedder: Any = None, cache_dir: Any = None, registry: Any = None,
+                        progress: bool = False) -> tuple[RoutingDataset, np.ndarray, np.ndarray]:
+    """The scorable test rows and a fresh copy of the strategy's predictions for them after training on
+    ``train``: to check a calibrated weight on data calibration never saw."""
+    train, test = _scorable(train), _scorable(test).select_models(sorted(train.models))
+    train, _, candidates = _queries(train, embedder, cache_dir, progress, with_queries=False)
+    test, queries, _ = _queries(test, embedder, cache_dir, progress)
+    qhat, chat = _fit_predict(train, queries, candidates, strategy, seed, registry)
+    return test, qhat, chat
+
+
+def _queries(data: RoutingDataset, embedder: Any, cache_dir: Any, progress: bool, *,
+             with_queries: bool = True) -> tuple[RoutingDataset, list[Any], list[Any]]:
+    """The data set embedded, the router's queries for its prompts and its candidates (as ``evaluate``)."""
     from .._centroid_strategy import CentroidStrategy
     from .._embedding_cache import embed_dataset
     from .._router import Router
-    from .harness import _predict_all, _resolve, candidates_for
+    from .harness import candidates_for
 
     if embedder is None:
         from .._embedding import default_embedder
@@ -162,40 +191,66 @@ def out_of_fold(data: RoutingDataset, strategy: Any, *, folds: int, seed: int, e
     data = embed_dataset(data, embedder, cache_dir=cache_dir, progress=progress)
     assert data.embeddings is not None
     candidates = candidates_for(data)
+    if not with_queries:
+        return data, [], candidates
     router = Router(candidates, strategy=CentroidStrategy(), embedder=embedder)
-    queries = [router.make_query(p, embedding=data.embeddings[i]) for i, p in enumerate(data.prompts)]
-    fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
-    qhat, chat = np.empty(data.scores.shape), np.empty(data.scores.shape)
-    for k in range(folds):
-        held, rest = np.flatnonzero(fold_of == k), np.flatnonzero(fold_of != k)
-        train = data.subset(rest)
-        model = _fresh(strategy, seed, registry, _resolve)
-        if getattr(model.tags, "requires_fit", True):
-            model.fit(train)
-        train_cost = np.array([train.mean_model_costs()[m] for m in data.models])
-        q, c = _predict_all(model, [queries[i] for i in held], candidates, train_cost, False, model.name)
-        qhat[held], chat[held] = q, c
-    return qhat, chat
+    return data, [router.make_query(p, embedding=data.embeddings[i]) for i, p in enumerate(data.prompts)], candidates
+
+
+def _fit_predict(train: RoutingDataset, queries: list[Any], candidates: list[Any], strategy: Any, seed: int,
+                 registry: Any) -> tuple[np.ndarray, np.ndarray]:
+    from .harness import _predict_all, _resolve
+
+    model = _fresh(strategy, seed, registry, _resolve)
+    if getattr(model.tags, "requires_fit", True):
+        model.fit(train)
+    train_cost = np.array([train.mean_model_costs()[m] for m in train.models])
+    return _predict_all(model, queries, candidates, train_cost, False, model.name)
 
 
 def operating_point(qhat: np.ndarray, chat: np.ndarray, quality: np.ndarray, cost: np.ndarray,
                     models: Sequence[str], target: str, value: float, *, profile: str = "auto", folds: int = 0,
-                    seed: int = 0, bootstrap: int = 200, strong: int | None = None,
+                    seed: int = 0, bootstrap: int = 200, strong: int | None = None, confidence: float = 0.9,
                     weights: np.ndarray = WEIGHTS) -> Calibration:
     """The cheapest cost weight whose realised choices meet the target (``qhat``/``chat``: predictions;
-    ``quality``/``cost``: the truth). Raises :class:`CalibrationError` naming the closest point."""
+    ``quality``/``cost``: the truth). Raises :class:`CalibrationError` naming the closest point.
+
+    With ``confidence`` > 0 (and a bootstrap) a point must meet the target with that one-sided
+    bootstrap confidence (its lower quality bound, its upper cost or strong-share bound), so the
+    target still holds on new prompts more often than not; 0 takes the point estimates.
+    """
+    _check_confidence(confidence)
     n = quality.shape[0]
     rows = np.arange(n)
     choices = np.stack([select_many(qhat, chat, float(w)) for w in weights], axis=1)  # (n, W)
-    got_q, got_c = quality[rows[:, None], choices].mean(axis=0), cost[rows[:, None], choices].mean(axis=0)
+    per_q, per_c = quality[rows[:, None], choices], cost[rows[:, None], choices]
+    got_q, got_c = per_q.mean(axis=0), per_c.mean(axis=0)
     single_q, single_c = quality.mean(axis=0), cost.mean(axis=0)
     best = int(np.lexsort((single_c, -single_q))[0])
     share = got_q / single_q[best] if single_q[best] > 0 else np.ones_like(got_q)
-    strong_share = (choices == strong).mean(axis=0) if strong is not None else None
-    ok = np.array([_meets(target, value, share[i], got_c[i], None if strong_share is None else strong_share[i])
-                   for i in range(len(weights))])
+    is_strong = (choices == strong) if strong is not None else None
+    strong_share = is_strong.mean(axis=0) if is_strong is not None else None
+    # the values a point is judged on: the estimates, or their one-sided bootstrap bounds
+    judged_share, judged_cost, judged_strong = share, got_c, strong_share
+    if confidence > 0 and bootstrap:
+        rng = np.random.default_rng(seed + 1)
+        shares, costs, strongs = [], [], []
+        for _ in range(bootstrap):
+            idx = rng.integers(0, n, n)
+            best_q = float(quality[idx, best].mean())
+            shares.append(per_q[idx].mean(axis=0) / best_q if best_q > 0 else np.ones(len(weights)))
+            costs.append(per_c[idx].mean(axis=0))
+            if is_strong is not None:
+                strongs.append(is_strong[idx].mean(axis=0))
+        tail = 100.0 * (1.0 - confidence)
+        judged_share = np.percentile(shares, tail, axis=0)
+        judged_cost = np.percentile(costs, 100.0 - tail, axis=0)
+        judged_strong = np.percentile(strongs, 100.0 - tail, axis=0) if strongs else None
+    ok = np.array([_meets(target, value, judged_share[i], judged_cost[i],
+                          None if judged_strong is None else judged_strong[i]) for i in range(len(weights))])
     if not ok.any():
-        raise CalibrationError(_unreachable(target, value, share, got_c, strong_share, models[best]))
+        raise CalibrationError(_unreachable(target, value, judged_share, judged_cost, judged_strong, models[best],
+                                            confidence if bootstrap else 0.0))
     if target == "quality":  # the cheapest point that is good enough (then the better, then the larger weight)
         pick = min(np.flatnonzero(ok), key=lambda i: (got_c[i], -got_q[i], -weights[i]))
     elif target == "max_cost":  # the best point that is cheap enough
@@ -203,25 +258,39 @@ def operating_point(qhat: np.ndarray, chat: np.ndarray, quality: np.ndarray, cos
     else:  # as many strong calls as allowed, the best of those
         assert strong_share is not None
         pick = min(np.flatnonzero(ok), key=lambda i: (-strong_share[i], -got_q[i], got_c[i]))
-    cis: dict[str, tuple[float, float] | None] = {"quality_ci": None, "share_of_best_ci": None, "cost_ci": None}
+    return Calibration(
+        target=target, value=float(value), cost_weight=float(weights[pick]), profile=profile,
+        models=tuple(models), folds=folds, seed=seed, confidence=float(confidence) if bootstrap else 0.0,
+        **point_stats(quality, cost, choices[:, pick], models, strong=strong, bootstrap=bootstrap, seed=seed))
+
+
+def point_stats(quality: np.ndarray, cost: np.ndarray, choice: np.ndarray, models: Sequence[str], *,
+                strong: int | None = None, bootstrap: int = 200, seed: int = 0) -> dict[str, Any]:
+    """What the choices (one column per prompt) realise: quality, its share of the best single model's,
+    mean cost, the strong model's share, and their 95% bootstrap intervals (prompts resampled)."""
+    n = quality.shape[0]
+    rows = np.arange(n)
+    single_q, single_c = quality.mean(axis=0), cost.mean(axis=0)
+    best = int(np.lexsort((single_c, -single_q))[0])
+    got_q, got_c = quality[rows, choice], cost[rows, choice]
+    q = float(got_q.mean())
+    out: dict[str, Any] = {
+        "quality": q, "share_of_best": q / float(single_q[best]) if single_q[best] > 0 else 1.0,
+        "cost": float(got_c.mean()), "cost_of_best": float(single_c[best]), "best_model": str(models[best]),
+        "strong_share": None if strong is None else float((choice == strong).mean()), "n": n,
+        "quality_ci": None, "share_of_best_ci": None, "cost_ci": None,
+    }
     if bootstrap:
         rng = np.random.default_rng(seed)
-        picked_q, picked_c = quality[rows, choices[:, pick]], cost[rows, choices[:, pick]]
         qs, ss, cs = [], [], []
         for _ in range(bootstrap):
             idx = rng.integers(0, n, n)
-            q = float(picked_q[idx].mean())
-            qs.append(q)
-            best_q = float(quality[idx, best].mean())
-            ss.append(q / best_q if best_q > 0 else 1.0)
-            cs.append(float(picked_c[idx].mean()))
-        cis = {"quality_ci": _interval(qs), "share_of_best_ci": _interval(ss), "cost_ci": _interval(cs)}
-    return Calibration(
-        target=target, value=float(value), cost_weight=float(weights[pick]), profile=profile,
-        quality=float(got_q[pick]), share_of_best=float(share[pick]), cost=float(got_c[pick]),
-        cost_of_best=float(single_c[best]), best_model=str(models[best]),
-        strong_share=None if strong_share is None else float(strong_share[pick]), models=tuple(models), n=n,
-        folds=folds, seed=seed, **cis)
+            qi, best_q = float(got_q[idx].mean()), float(quality[idx, best].mean())
+            qs.append(qi)
+            ss.append(qi / best_q if best_q > 0 else 1.0)
+            cs.append(float(got_c[idx].mean()))
+        out.update(quality_ci=_interval(qs), share_of_best_ci=_interval(ss), cost_ci=_interval(cs))
+    return out
 
 
 def calibrated_profile(calibration: Calibration) -> Profile:
@@ -235,10 +304,11 @@ def calibrated_profile(calibration: Calibration) -> Profile:
 
 def check_calibration_candidates(calibration: Calibration, candidates: Sequence[Any], where: str) -> list[str]:
     """Warn (and return the differences) when the router's candidates are not the calibrated models."""
+    calibrated = set(calibration.models)
     have = {getattr(c, "name", str(c)) for c in candidates} | {getattr(c, "model", str(c)) for c in candidates}
     missing = [m for m in calibration.models if m not in have]
-    extra = sorted({getattr(c, "name", str(c)) for c in candidates} - set(calibration.models)
-                   - {getattr(c, "name", "") for c in candidates if getattr(c, "model", None) in calibration.models})
+    # a candidate is calibrated when its name or its model is one of the data's models
+    extra = sorted(c.name for c in candidates if c.name not in calibrated and c.model not in calibrated)
     diffs = ([f"not candidates: {missing}"] if missing else []) + ([f"not calibrated: {extra}"] if extra else [])
     if diffs:
         warnings.warn(f"{where}: the cost weight was calibrated on other candidates than this router's ("
@@ -275,6 +345,12 @@ def _target(quality: float | None, max_cost: float | None, per: float, strong_sh
     return kind, float(raw)
 
 
+def _check_confidence(confidence: object) -> None:
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 <= confidence < 1.0:
+        raise ConfigError(f"confidence: expected a share in [0, 1) such as 0.9 (0: the point estimate), "
+                          f"got {confidence!r}")
+
+
 def _meets(target: str, value: float, share: float, cost: float, strong_share: float | None) -> bool:
     eps = 1e-12
     if target == "quality":
@@ -285,20 +361,22 @@ def _meets(target: str, value: float, share: float, cost: float, strong_share: f
 
 
 def _unreachable(target: str, value: float, share: np.ndarray, cost: np.ndarray, strong_share: np.ndarray | None,
-                 best_model: str) -> str:
+                 best_model: str, confidence: float) -> str:
+    sure = f" with {confidence:.0%} confidence" if confidence else ""
+    hint = " (or lower --confidence)" if confidence else ""
     if target == "quality":
         i = int(np.argmax(share))
-        return (f"no operating point reaches {value:.1%} of the best single model's quality ({best_model}); "
-                f"the closest is {share[i]:.1%} at mean cost {cost[i]:.6g} per request: lower --quality, or "
+        return (f"no operating point reaches {value:.1%} of the best single model's quality ({best_model}){sure}; "
+                f"the closest is {share[i]:.1%} at mean cost {cost[i]:.6g} per request: lower --quality{hint}, or "
                 "train a stronger strategy")
     if target == "max_cost":
         i = int(np.argmin(cost))
-        return (f"no operating point costs at most {value:.6g} per request; the cheapest costs {cost[i]:.6g} "
-                f"({share[i]:.1%} of {best_model}'s quality): raise --max-cost")
+        return (f"no operating point costs at most {value:.6g} per request{sure}; the cheapest costs {cost[i]:.6g} "
+                f"({share[i]:.1%} of {best_model}'s quality): raise --max-cost{hint}")
     assert strong_share is not None
     i = int(np.argmin(strong_share))
-    return (f"no operating point sends at most {value:.1%} of requests to the strong model; the fewest is "
-            f"{strong_share[i]:.1%}: raise --strong-share")
+    return (f"no operating point sends at most {value:.1%} of requests to the strong model{sure}; the fewest is "
+            f"{strong_share[i]:.1%}: raise --strong-share{hint}")
 
 
 def _interval(values: list[float]) -> tuple[float, float]:
