@@ -34,7 +34,7 @@ def router_from_artifact(cls: type[R], path: str | os.PathLike[str], candidates:
     strategy = load_strategy(path, registry=registry or default_registry(), embedding_model=embedder.model_id)
     calibration = getattr(strategy, "calibration", None)
     if calibration is not None:  # the calibrated profile, unless the caller defines that profile itself
-        from .evaluation.calibration import calibrated_profile, check_calibration_candidates
+        from ._calibration import calibrated_profile, check_calibration_candidates
 
         given = dict(kwargs.get("profiles") or {})
         if calibration.profile not in given:

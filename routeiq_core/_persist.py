@@ -82,7 +82,7 @@ def load_strategy(
     strategy.validate_state(arrays, state, where=str(path))
     strategy.set_state(arrays, state)
     if manifest.get("calibration") is not None:  # written by 'routeiq calibrate'
-        from .evaluation.calibration import Calibration
+        from ._calibration import Calibration
 
         #: The calibrated operating point, for Router.from_artifact.
         strategy.calibration = Calibration.from_dict(  # type: ignore[attr-defined]

@@ -125,6 +125,7 @@ class GMTStrategy(TextEmbeddingMixin, GraphRouterStrategy[GMTParams]):
 
     name: ClassVar[str] = "gmt"
     partial_feedback: ClassVar[bool | None] = True
+    calibrates_quality: ClassVar[bool] = False  # its predictions read the conversation's earlier turns
 
     def _fit(self, dataset: RoutingDataset) -> None:
         x = dataset.require_embeddings().astype(np.float64)

@@ -60,6 +60,10 @@ class HybridLLMStrategy(PerModelStrategy[HybridLLMParams]):
         models_, model_mean_, embedding_dim_: see :class:`PerModelStrategy`.
     """
 
+    #: Its quality is already an expectation of observed qualities (P(small is good enough) times the
+    #: conditional means), and a single known candidate gets its mean: nothing to recalibrate.
+    calibrates_quality: ClassVar[bool] = False
+
     name = "hybrid_llm"
     partial_feedback: ClassVar[bool | None] = False
     tags = StrategyTags(requires_fit=True, deterministic=True, needs_embedding=True)

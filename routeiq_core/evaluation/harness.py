@@ -93,6 +93,10 @@ class StrategyResult:
     quality_ci: tuple[float, float] | None = None
     #: share of resamples in which the curve reaches the best single model's quality
     reaches_best_share: float | None = None
+    #: expected calibration error of the predicted qualities on the test prompts (every prompt and
+    #: model; :func:`~routeiq_core.evaluation.metrics.calibration_error`) and its reliability bins
+    ece: float = float("nan")
+    reliability: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "routellm"}
@@ -497,6 +501,7 @@ def _measure(res: StrategyResult, qhat: np.ndarray, chat: np.ndarray, quality: n
              task_index: Mapping[str, np.ndarray]) -> None:
     choice = _choose(qhat, chat, cost_weight)
     res.quality, res.cost = _realise(choice, quality, cost)
+    res.ece, res.reliability = M.calibration_error(qhat, quality)
     counts = np.bincount(choice, minlength=len(models)) / len(choice)
     res.distribution = {name: float(counts[j]) for j, name in enumerate(models)}
     res.curve_cost, res.curve_quality = _curve(qhat, chat, quality, cost, weights)

@@ -185,3 +185,29 @@ def routellm_metrics(strong_pct: np.ndarray, quality: np.ndarray, strong_quality
     denom = strong_auc - weak_auc
     apgr = float((auc - weak_auc) / denom) if denom != 0 else float("nan")
     return RouteLLMMetrics(cpt[0], cpt[1], cpt[2], cpt[3], auc, apgr, tuple(map(float, x)), tuple(map(float, y)))
+
+
+def calibration_error(predicted: ArrayLike, observed: ArrayLike, bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+    """Expected calibration error of predicted qualities against observed ones, and the reliability bins.
+
+    Every (prompt, model) pair counts: predictions are clipped to [0, 1] and put in ``bins``
+    equal-width bins; each non-empty bin gives its mean prediction, mean observed quality and
+    size, and the error is the size-weighted mean of ``|prediction - observed|`` over bins. A
+    calibrated predictor's 0.7 is right 70% of the time (error 0); NaN pairs are left out.
+    """
+    p = np.clip(np.asarray(predicted, dtype=np.float64).ravel(), 0.0, 1.0)
+    y = np.asarray(observed, dtype=np.float64).ravel()
+    keep = np.isfinite(p) & np.isfinite(y)
+    p, y = p[keep], y[keep]
+    if len(p) == 0:
+        return float("nan"), []
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    out, error = [], 0.0
+    for b in range(bins):
+        mask = which == b
+        n = int(mask.sum())
+        if n:
+            mp, my = float(p[mask].mean()), float(y[mask].mean())
+            out.append({"low": b / bins, "high": (b + 1) / bins, "predicted": mp, "observed": my, "n": n})
+            error += n * abs(mp - my)
+    return error / len(p), out

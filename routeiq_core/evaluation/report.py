@@ -72,7 +72,7 @@ def match_interval_text(s: Any) -> str:
 def _strategy_table(result: EvaluationResult) -> Block:
     two = result.strong_model is not None
     head = ["strategy", "quality", f"cost ({result.cost_unit})", "hull lift", "cost to match best",
-            "quality at best's cost", "vs chord"]
+            "quality at best's cost", "vs chord", "ECE"]
     if two:
         head += ["APGR", "CPT(50%)", "CPT(80%)", "AUC"]
     rows: list[list[str]] = []
@@ -83,7 +83,7 @@ def _strategy_table(result: EvaluationResult) -> Block:
         cells = [s.name + ("" if s.trained else " (no training)"), _num(s.quality) + interval_text(s.quality_ci, "{:.4f}"),
                  _cost(s.cost), f"{s.hull_lift:+.4f}" + interval_text(s.hull_lift_ci, "{:+.4f}"),
                  _pct(s.cost_to_match_best_pct) + match_interval_text(s), _num(s.quality_at_best_cost),
-                 f"{s.chord_gap:+.4f}"]
+                 f"{s.chord_gap:+.4f}", _num(s.ece, 3)]
         if two and s.routellm is not None:
             r = s.routellm
             cells += [_num(r.apgr, 3), f"{r.cpt50:.1f}%", f"{r.cpt80:.1f}%", _num(r.auc, 4)]
@@ -105,7 +105,9 @@ def report_blocks(result: EvaluationResult, plot_name: str | None = None) -> lis
               "largest quality gain over the single models' upper hull at equal cost, along the whole curve. "
               "*Cost to match best*: the lowest cost at which the strategy's curve reaches the best single "
               "model's quality, as % of that model's cost. *vs chord*: quality minus the straight line from "
-              "the cheapest to the most expensive model, at the strategy's cost."
+              "the cheapest to the most expensive model, at the strategy's cost. *ECE*: expected calibration "
+              "error of the predicted qualities over every test prompt and model (0: a predicted 0.7 is "
+              "reached 70% of the time; see the reliability plot)."
               + (f" Brackets: 95% bootstrap intervals over {result.bootstrap} resamples of the test prompts "
                  "(`--bootstrap`); two strategies whose intervals overlap widely cannot be told apart here."
                  if result.bootstrap else "")),
@@ -143,6 +145,10 @@ def report_blocks(result: EvaluationResult, plot_name: str | None = None) -> lis
                   for task, info in result.tasks.items()])]
     if plot_name:
         out += [("h2", "Cost-quality curves"), ("img", "cost-quality curves", plot_name)]
+        out += [("h2", "Reliability"),
+                ("p", "Mean observed quality against mean predicted quality, in ten bins of the prediction, over "
+                      "every test prompt and model; the diagonal is perfect calibration, a dot's size its share."),
+                ("img", "reliability plot", RELIABILITY_PNG)]
     if result.notes:
         out += [("h2", "Notes"), ("ul", list(result.notes))]
     if result.timings or ok:
@@ -220,6 +226,41 @@ def plot(result: EvaluationResult, path: Path) -> Path:
     return atomic_write(path, buffer.getvalue(), "plot", ConfigError)
 
 
+RELIABILITY_PNG = "reliability.png"
+
+
+def reliability_plot(result: EvaluationResult, path: Path) -> Path:
+    """Each strategy's reliability curve (observed vs predicted quality per bin), with its ECE (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 6), dpi=110)
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfectly calibrated")
+    shown = [s for s in result.strategies if not s.error and s.reliability]
+    colors = plt.get_cmap("tab20" if len(shown) > 10 else "tab10")
+    total = max(1, sum(b["n"] for b in shown[0].reliability)) if shown else 1
+    for k, s in enumerate(shown):
+        xs, ys = [b["predicted"] for b in s.reliability], [b["observed"] for b in s.reliability]
+        sizes = [8 + 400 * b["n"] / total for b in s.reliability]
+        color = colors(k % colors.N)
+        ax.plot(xs, ys, lw=1.2, color=color, label=f"{s.name} (ECE {s.ece:.3f})")
+        ax.scatter(xs, ys, s=sizes, color=color, alpha=0.6, zorder=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted quality")
+    ax.set_ylabel("mean observed quality")
+    ax.set_title(f"{result.dataset}: reliability of predicted quality")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return atomic_write(path, buffer.getvalue(), "plot", ConfigError)
+
+
 #: Where a point's label may go, in points from the point, tried in this order.
 _LABEL_OFFSETS = ((4, 4), (4, -10), (-4, 4), (-4, -10), (6, -3), (-6, -3), (0, 9), (0, -14), (10, 12), (10, -18),
                   (-10, 12), (-10, -18))
@@ -270,7 +311,7 @@ def _inline(text: str) -> Any:
     return Markup(out)
 
 
-def html_report(result: EvaluationResult, png: Path | None) -> str:
+def html_report(result: EvaluationResult, png: Path | None, reliability: Path | None = None) -> str:
     """The report as one self-contained HTML page (``report.html``): the dashboard's template and
     stylesheet, real tables, the plot embedded; nothing loaded from anywhere, readable offline."""
     try:
@@ -280,15 +321,17 @@ def html_report(result: EvaluationResult, png: Path | None) -> str:
     from ..dashboard._app import HERE as UI
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(UI / "templates")), autoescape=True)
-    image = None if png is None else "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+    images = {p.name: "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
+              for p in (png, reliability) if p is not None}
     blocks = [(kind, *rest) for kind, *rest in report_blocks(result, png.name if png else None)]
     return env.get_template("report.html").render(
-        title=f"RouteIQ evaluation: {result.dataset}", blocks=blocks, image=image, inline=_inline,
+        title=f"RouteIQ evaluation: {result.dataset}", blocks=blocks, images=images, inline=_inline,
         css=(UI / "static" / "style.css").read_text(encoding="utf-8"))
 
 
 def write_report(result: EvaluationResult, out_dir: str | os.PathLike[str], *, plots: bool = True) -> dict[str, Path]:
-    """Write ``report.md``, ``results.json``, ``cost_quality.png`` and ``report.html`` into ``out_dir``.
+    """Write ``report.md``, ``results.json``, ``cost_quality.png``, ``reliability.png`` and ``report.html``
+    into ``out_dir``.
 
     The PNG and HTML need matplotlib; without it they are skipped (the Markdown says so).
     """
@@ -300,6 +343,7 @@ def write_report(result: EvaluationResult, out_dir: str | os.PathLike[str], *, p
         try:
             png = plot(result, out / "cost_quality.png")
             paths["png"] = png
+            paths["reliability"] = reliability_plot(result, out / RELIABILITY_PNG)
         except MissingDependencyError as exc:
             result.notes.append(f"no plot: {exc}")
     markdown = markdown_report(result, png.name if png else None)
@@ -309,5 +353,6 @@ def write_report(result: EvaluationResult, out_dir: str | os.PathLike[str], *, p
     atomic_write(paths["json"], (json.dumps(result.to_dict(), indent=1) + "\n").encode("utf-8"), "results", ConfigError)
     if png is not None:
         paths["html"] = out / "report.html"
-        atomic_write(paths["html"], html_report(result, png).encode("utf-8"), "report", ConfigError)
+        atomic_write(paths["html"], html_report(result, png, paths.get("reliability")).encode("utf-8"), "report",
+                     ConfigError)
     return paths

@@ -44,7 +44,8 @@ def test_eval_zero_config_centroid_writes_every_report(tmp_path: Path, cache: Pa
     assert rc == 0
     assert f"skipped {data}:5: scores['small']: score 7.0 is outside [0, 1]" in captured.err
     assert "centroid" in captured.out and "hull lift" in captured.out
-    assert {p.name for p in out.iterdir()} == {"report.md", "results.json", "cost_quality.png", "report.html"}
+    assert {p.name for p in out.iterdir()} == {"report.md", "results.json", "cost_quality.png", "reliability.png",
+                                               "report.html"}
     result = json.loads((out / "results.json").read_text())
     assert result["n_train"] + result["n_test"] == 30
     centroid = result["strategies"][0]
