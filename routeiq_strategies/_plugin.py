@@ -34,6 +34,7 @@ BUILTIN_STRATEGIES: tuple[tuple[str, str], ...] = (
     ("automix", "AutoMixStrategy"),
     ("causal_llm", "CausalLLMStrategy"),
     ("router_r1", "RouterR1Strategy"),
+    ("stack", "StackStrategy"),
 )
 
 

@@ -46,6 +46,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--embedder", default="default", help="registered embedder name (default: the shipped model)")
     parser.add_argument("--cache-dir", type=Path,
                         help="embedding cache (default $ROUTEIQ_CACHE_DIR or ~/.cache/routeiq)")
+    parser.add_argument("--tune", action="store_true",
+                        help="search the strategy's main hyper-parameters first (cross-validated; the trials are "
+                        "recorded in the artifact); --param values stay fixed")
+    parser.add_argument("--budget", type=int, default=8, metavar="N",
+                        help="with --tune: settings to try, the defaults included (default 8)")
+    parser.add_argument("--tune-folds", type=int, default=3, metavar="K", help="with --tune: folds (default 3)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=_run)
@@ -105,6 +111,8 @@ def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if (args.data is None) == (args.from_log is None):
         raise ConfigError("routeiq train needs exactly one of --data FILE and --from-log URL")
+    if args.tune and args.from_log is not None:
+        raise ConfigError("--tune needs a full data set (--data): it compares settings on held-out prompts")
     if args.from_log is not None:
         dataset = _from_log(args, strategy)
     else:
@@ -124,6 +132,15 @@ def _run(args: argparse.Namespace) -> int:
         dataset = embed_dataset(dataset, embedder, args.cache_dir, progress=not args.no_progress and not args.json)
     t_embed = time.perf_counter() - t1
 
+    tuning = None
+    if args.tune:
+        from ..evaluation.tuning import tune
+
+        tuning = tune(dataset, args.strategy, budget=args.budget, folds=args.tune_folds, seed=args.seed,
+                      params=parse_params(args.param), registry=registry, cache_dir=args.cache_dir,
+                      log=None if args.json else (lambda message: _log(args, message)))
+        strategy = registry.create(args.strategy, tuning.best)
+        _log(args, f"tuned: {tuning.best}")
     _log(args, f"fitting {strategy!r} ...")
     t2 = time.perf_counter()
     try:
@@ -137,6 +154,12 @@ def _run(args: argparse.Namespace) -> int:
                           f"({describe_error(exc)})") from None
     t_fit = time.perf_counter() - t2
     strategy.save(args.out)
+    if tuning is not None:  # the trials go into the manifest, beside the parameters they chose
+        from .._artifacts import read_artifact, write_artifact
+
+        manifest, arrays = read_artifact(args.out)
+        manifest["tuning"] = tuning.to_dict()
+        write_artifact(args.out, manifest, arrays)
 
     summary = {
         "strategy": strategy.name,
@@ -147,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         "embedding_model": getattr(strategy, "embedding_model_", None),
         "out": str(args.out),
         "seconds": {"load": round(t_load, 3), "embed": round(t_embed, 3), "fit": round(t_fit, 3)},
+        "tuning": tuning.to_dict() if tuning is not None else None,
     }
     if args.json:
         print(json.dumps(summary, indent=2))

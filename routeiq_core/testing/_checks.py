@@ -26,7 +26,7 @@ import numpy as np
 from .._candidates import Candidate
 from .._dataset import RoutingDataset
 from .._profiles import rank_indices
-from .._strategy import Estimate, Query
+from .._strategy import BaseStrategy, Estimate, Query
 from ..errors import ConfigError, DatasetError, NoCandidatesError, NotFittedError
 from ._toy import make_toy_dataset, toy_candidates, toy_queries
 
@@ -125,6 +125,9 @@ def _equal_state(a: Any, b: Any) -> bool:
         )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_equal_state(a[k], b[k]) for k in a)
+    if isinstance(a, BaseStrategy) and isinstance(b, BaseStrategy):  # a strategy inside one (a stack's bases)
+        return type(a) is type(b) and a.params == b.params and _equal_state(a.fitted_attributes(),
+                                                                             b.fitted_attributes())
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_equal_state(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):

@@ -17,7 +17,7 @@ from .conftest import StrategyPlugin, fake_ep, strategy_class
 BUILTINS = {
     "centroid", "smallest_llm", "largest_llm", "knn", "svm", "mlp", "mf", "elo", "hybrid_llm", "thompson",
     "personalized", "routerdc", "graph", "gmt", "knn_multiround", "llm_multiround", "automix", "causal_llm",
-    "router_r1",
+    "router_r1", "stack",
 }
 
 

@@ -130,7 +130,7 @@ def test_check_plugin_passes_builtins_and_flags_broken(tmp_path: Path, monkeypat
     from routeiq_core.testing import check_plugin
 
     report = check_plugin("routeiq")
-    assert len(report.strategies) == 18 and report.heavy_imports == ()
+    assert len(report.strategies) == 19 and report.heavy_imports == ()
 
     (tmp_path / "routeiq_heavy_demo.py").write_text(
         "import sqlite3  # stands in for a heavy library\n" + WORKING.replace("tiny.prior", "heavy.prior")
