@@ -9,6 +9,7 @@ or a superset of the trained models.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -25,6 +26,7 @@ from routeiq_core import (
     StrategyParams,
     parse_request,
 )
+from routeiq_core.errors import RouteIQWarning
 
 from ._base import candidate_values_batch, column_means, model_columns
 from ._calibrated import GRID, apply_maps, isotonic_map, platt_map
@@ -124,7 +126,9 @@ class PerModelStrategy(BaseStrategy[PM]):
         raw = np.full(dataset.scores.shape, np.nan)
         for k in range(folds):
             held, rest = np.flatnonzero(fold_of == k), np.flatnonzero(fold_of != k)
-            part = self.clone(quality_calibration="none").fit(dataset.subset(rest))
+            with warnings.catch_warnings():  # what the fit itself warns about was said once already
+                warnings.simplefilter("ignore", RouteIQWarning)
+                part = self.clone(quality_calibration="none").fit(dataset.subset(rest))
             quality, _ = part._quality_matrix([queries[i] for i in held], candidates)
             columns = [part.models_.index(m) for m in dataset.models]
             raw[held] = np.asarray(quality, dtype=np.float64)[:, columns]

@@ -140,7 +140,8 @@ def dataset_section(run: dict[str, Any]) -> list[str]:
     if run.get("overlap"):
         lines += [f"Note: {run['overlap']} of the {r.n_test} test prompt texts also occur in the training part (the "
                   "data repeats them); strategies that memorise neighbours (kNN) profit from it.", ""]
-    head = ["strategy", "quality", "cost", "hull lift", "cost to match best", "quality at best's cost", "vs chord"]
+    head = ["strategy", "quality", "cost", "hull lift", "cost to match best", "quality at best's cost", "vs chord",
+            "ECE"]
     if two:
         head += ["APGR", "CPT(50%)", "CPT(80%)"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -156,7 +157,7 @@ def dataset_section(run: dict[str, Any]) -> list[str]:
             match += (f" [{s.cost_to_match_best_pct_ci[0]:.0f}, {s.cost_to_match_best_pct_ci[1]:.0f}]"
                       if s.cost_to_match_best_pct_ci is not None else f" ({100 * s.reaches_best_share:.1f}% reach)")
         row = [s.name + ("" if s.trained else " *"), _f(s.quality), _c(s.cost), lift, match,
-               _f(s.quality_at_best_cost), f"{s.chord_gap:+.4f}"]
+               _f(s.quality_at_best_cost), f"{s.chord_gap:+.4f}", _f(s.ece, 3)]
         if two and s.routellm is not None:
             row += [f"{s.routellm.apgr:.3f}", f"{s.routellm.cpt50:.1f}%", f"{s.routellm.cpt80:.1f}%"]
         lines.append("| " + " | ".join(row) + " |")
@@ -279,6 +280,57 @@ def _why_below_chord(key: str, r: Any, centroid: Any) -> str:
             f"(here the best model in that tier scores {max(r.baseline(n).quality for n in same):.4f}).")
 
 
+#: The stack's default bases (its lift is compared with theirs and with every single strategy's).
+STACK_BASES = ("knn", "mlp", "svm", "mf")
+
+
+def _lift_text(s: Any) -> str:
+    text = f"{s.hull_lift:+.4f}"
+    return text + (f" [{s.hull_lift_ci[0]:+.3f}, {s.hull_lift_ci[1]:+.3f}]" if s.hull_lift_ci is not None else "")
+
+
+def _match_text(s: Any) -> str:
+    text = _pct(s.cost_to_match_best_pct)
+    if s.reaches_best_share is None:
+        return text
+    if s.cost_to_match_best_pct_ci is not None:
+        return text + f" [{s.cost_to_match_best_pct_ci[0]:.0f}, {s.cost_to_match_best_pct_ci[1]:.0f}]"
+    return text + f" ({100 * s.reaches_best_share:.0f}% reach)"
+
+
+def stack_section(runs: list[dict[str, Any]]) -> list[str]:
+    """The stacked strategy against the best single strategy and the best of its bases, per data set."""
+    rows, beats, cheap = [], 0, 0
+    for run in runs:
+        r = run["result"]
+        by_name = {s.name: s for s in _trained(r)}
+        stack = by_name.get("stack")
+        if stack is None:
+            continue
+        singles = [s for s in _trained(r) if s.name != "stack"]
+        best = max(singles, key=lambda s: s.hull_lift)
+        base = max((by_name[b] for b in STACK_BASES if b in by_name), key=lambda s: s.hull_lift)
+        ok_lift = stack.hull_lift >= best.hull_lift
+        ok_match = stack.cost_to_match_best_pct is not None and stack.cost_to_match_best_pct <= 60
+        beats += ok_lift
+        cheap += ok_match
+        rows.append(f"| {run['spec'].key} | {best.name}: {_lift_text(best)}, {_match_text(best)} | "
+                    f"{_lift_text(stack)}, {_match_text(stack)}, ECE {stack.ece:.3f} | "
+                    f"{base.name}: {_lift_text(base)}, {_match_text(base)}, ECE {base.ece:.3f} | "
+                    f"{_mark(ok_lift)} | {_mark(ok_match)} |")
+    if not rows:
+        return []
+    return ["## The stacked strategy", "",
+            f"`stack` combines {', '.join(STACK_BASES)} per model with a logistic meta-model fitted on their "
+            "out-of-fold predictions (see the [strategy reference](../strategies/reference.md#stack)). Each cell: "
+            "hull lift [95% CI], cost to match the best single model [95% CI] (% of its cost). "
+            f"The stack's hull lift is at least the best single strategy's on **{beats} of {len(rows)}** sets, "
+            f"and it matches the best single model at ≤ 60% of its cost on **{cheap} of {len(rows)}** (targets: "
+            f"all {len(rows)}, and 4).", "",
+            "| data set | best single strategy | stack | best of its bases | stack ≥ best single | stack cost to match ≤ 60% |",
+            "|---|---|---|---|---|---|", *rows, ""]
+
+
 def routellm_section(runs: list[dict[str, Any]]) -> list[str]:
     rows = [run for run in runs if run["result"].strong_model is not None]
     if not rows:
@@ -314,13 +366,17 @@ def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, tot
         "routing time). "
         "`*` = not trained (zero-config or fixed baseline). Quality and cost are test means at the `auto` "
         "profile's cost weight; the other columns use the whole curve obtained by sweeping the cost weight. "
-        "See [Evaluating on your data](index.md) for the definitions."
+        "See [Evaluating on your data](index.md) for the definitions. *ECE*: expected calibration error of "
+        "the predicted qualities over every test prompt and model (per-model strategies calibrate their "
+        "predictions by default, see [calibrated quality](../strategies/reference.md#calibrated-quality)); "
+        "each set's `reliability.png` under the output folder plots it."
         + (f" Brackets: 95% bootstrap intervals over {resamples} resamples of each test set (hull lift; cost to "
            "match in % of the best model's cost, or the share of resamples that reach it). The hull lift is a "
            "maximum over the curve, so its interval leans upward; two strategies whose intervals overlap widely "
            "cannot be told apart on that set." if resamples else ""),
         "",
         *targets_section(runs),
+        *stack_section(runs),
         *routellm_section(runs),
         "## Per data set",
         "",
