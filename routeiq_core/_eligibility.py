@@ -116,10 +116,13 @@ def eligible_candidates(
     return Eligibility(tuple(admitted), excluded, tuple(notes))
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
 def exclude_names(exclude: Any) -> frozenset[str]:
     """``exclude`` as a set of names; a bare string is one name (not its characters or substrings)."""
-    if exclude is None:
-        return frozenset()
+    if exclude is None or (type(exclude) in (tuple, list, frozenset, set) and not exclude):
+        return _NOTHING  # the common case: no ABC check on the hot path
     if isinstance(exclude, str):
         return frozenset((exclude,))
     if isinstance(exclude, (bytes, Mapping)) or not isinstance(exclude, Collection):

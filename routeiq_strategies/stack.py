@@ -36,6 +36,7 @@ STACKABLE: dict[str, tuple[str, str]] = {
     "elo": ("elo", "EloStrategy"),
     "routerdc": ("routerdc", "RouterDCStrategy"),
     "graph": ("graph", "GraphRouterStrategy"),
+    "personalized": ("personalized", "PersonalizedStrategy"),
 }
 _EPS = 1e-3
 
