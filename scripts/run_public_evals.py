@@ -375,6 +375,10 @@ def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, tot
            "maximum over the curve, so its interval leans upward; two strategies whose intervals overlap widely "
            "cannot be told apart on that set." if resamples else ""),
         "",
+        "Also measured on these sets: [calibration to a target](calibration.md) (achieved vs asked on each test "
+        "part) and [the three embedders](embedders.md) (hull lift with the static table and the cascade against "
+        "the full model, with intervals).",
+        "",
         *targets_section(runs),
         *stack_section(runs),
         *routellm_section(runs),
