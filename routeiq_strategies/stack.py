@@ -52,7 +52,7 @@ class StackParams(PerModelParams):
     base_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Parameters per base, e.g. {'knn': {'k': 20}} (what --tune writes).")
     folds: int = Field(3, ge=2, le=10, description="Folds of the bases' out-of-fold predictions.")
-    meta_l2: float = Field(1.0, ge=0.0, description="L2 penalty of each model's logistic meta-model.")
+    meta_l2: float = Field(10.0, ge=0.0, description="L2 penalty pulling each model's meta-model towards the equal blend of the bases.")
     seed: int = 0
 
     @field_validator("bases")
@@ -182,21 +182,23 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> tuple[np.ndarray, float]:
-    """L2-penalised logistic regression with soft labels (Newton's method); NaN labels left out."""
+    """Logistic regression with soft labels (Newton's method), its weights L2-penalised towards the
+    equal blend of the bases; NaN labels left out."""
     keep = np.isfinite(y)
     x, y = x[keep], np.clip(y[keep], 0.0, 1.0)
     k = x.shape[1]
     if len(y) == 0:
         return np.full(k, 1.0 / k), 0.0
     design = np.hstack([x, np.ones((len(y), 1))])
-    beta = np.zeros(k + 1)
-    beta[:k] = 1.0 / k  # start from the bases' mean logit
+    prior = np.zeros(k + 1)
+    prior[:k] = 1.0 / k  # the penalty pulls towards the bases' mean logit, not towards nothing
+    beta = prior.copy()
     penalty = np.full(k + 1, l2)
     penalty[-1] = 0.0  # the intercept is not penalised
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -35.0, 35.0)))
         w = p * (1.0 - p) + 1e-9
-        grad = design.T @ (p - y) + penalty * beta
+        grad = design.T @ (p - y) + penalty * (beta - prior)
         hess = (design * w[:, None]).T @ design + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         beta -= np.clip(step, -5.0, 5.0)
