@@ -46,8 +46,7 @@ def choose(
     predicted = estimate.cost
     tin, tout = query.input_tokens, query.output_tokens
     costs = [
-        float(predicted[c.name]) if predicted and c.name in predicted
-        else (c.input_cost_per_mtok * tin + c.output_cost_per_mtok * tout) / 1e6  # Candidate.expected_cost
+        float(predicted[c.name]) if predicted and c.name in predicted else c.expected_cost(tin, tout)
         for c in candidates
     ]
     order, utils = rank_indices(quality, costs, profile.cost_weight, [c.name for c in candidates])

@@ -169,8 +169,8 @@ def rank_indices(
     if denom > 0:
         c_min, log1p = min(positive), math.log1p
         u = [qi - cost_weight * (log1p(x / c_min) / denom) for qi, x in zip(q, c)]
-    else:
-        u = [qi - cost_weight * 0.0 for qi in q]
+    else:  # every candidate costs the same: quality alone
+        u = q
     # Quantise to 1e-9 so that float noise never flips a tie; then quality, cost, name.
     # (floor(x * 1e9 + 0.5), as select_many does: 20x faster than round(x, 9) per value.)
     floor = math.floor
