@@ -95,6 +95,12 @@ def out_of_fold(data: RoutingDataset, strategy: Any, *, folds: int, seed: int, e
     """(n, m) predicted quality and the cost the choice rule uses, each row from a strategy trained
     without that row's fold (seeded folds)."""
     data, queries, candidates = _queries(data, embedder, cache_dir, progress)
+    return fold_predictions(data, queries, candidates, strategy, folds=folds, seed=seed, registry=registry)
+
+
+def fold_predictions(data: RoutingDataset, queries: list[Any], candidates: list[Any], strategy: Any, *, folds: int,
+                     seed: int, registry: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`out_of_fold` on a data set already embedded, with its queries and candidates (``_queries``)."""
     fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
     qhat, chat = np.empty(data.scores.shape), np.empty(data.scores.shape)
     for k in range(folds):

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from .._dataset import RoutingDataset
-from .._profiles import select_many
 from ..errors import ConfigError
 from . import metrics as M
+from .calibration import _queries, _scorable, fold_predictions
+from .harness import _curve, default_cost_weights
 
 __all__ = ["SPACES", "Trial", "TuningResult", "search_space", "tune"]
 
@@ -41,8 +42,8 @@ SPACES: dict[str, dict[str, tuple[Any, ...]]] = {
     "personalized": {},
 }
 MAX_BUDGET = 200
-#: The cost weights a trial's curve is traced at (as ``evaluate``'s default sweep, non-negative part).
-_WEIGHTS = np.unique(np.concatenate([[0.0], np.logspace(-3, 1.5, 46)]))
+#: The cost weights a trial's curve is traced at: ``evaluate``'s default sweep, its non-negative part.
+_WEIGHTS = default_cost_weights()[default_cost_weights() >= 0]
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,6 @@ def tune(dataset: RoutingDataset, strategy: str, *, budget: int = 8, folds: int 
     if not space:
         raise ConfigError(f"strategy {strategy!r} has no tuning space (set tuning_space on the class, or pass "
                           "--param instead of --tune)")
-    from .calibration import _queries, _scorable
-
     data, queries, candidates = _queries(_scorable(dataset), embedder, cache_dir, False)
     trials = []
     for setting in _settings(space, budget, seed):
@@ -145,21 +144,9 @@ def _settings(space: Mapping[str, Sequence[Any]], budget: int, seed: int) -> lis
 
 def _score(data: RoutingDataset, queries: list[Any], candidates: list[Any], strategy: Any, folds: int,
            seed: int) -> tuple[float, float | None]:
-    from .calibration import _fit_predict
-
-    fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
-    qhat, chat = np.empty(data.scores.shape), np.empty(data.scores.shape)
-    for k in range(folds):
-        held, rest = np.flatnonzero(fold_of == k), np.flatnonzero(fold_of != k)
-        qhat[held], chat[held] = _fit_predict(data.subset(rest), [queries[i] for i in held], candidates, strategy,
-                                              seed, None)
+    qhat, chat = fold_predictions(data, queries, candidates, strategy, folds=folds, seed=seed)
     quality, cost = data.scores, data.cost_matrix()
-    rows = np.arange(len(data))
-    curve_c, curve_q = [], []
-    for w in _WEIGHTS:
-        choice = select_many(qhat, chat, float(w))
-        curve_c.append(float(cost[rows, choice].mean()))
-        curve_q.append(float(quality[rows, choice].mean()))
+    curve_c, curve_q = _curve(qhat, chat, quality, cost, _WEIGHTS)
     single_q, single_c = quality.mean(axis=0), cost.mean(axis=0)
     lift = float(M.hull_lift(curve_c, curve_q, single_c, single_q)[0])
     best = int(np.lexsort((single_c, -single_q))[0])
