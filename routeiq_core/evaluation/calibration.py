@@ -37,6 +37,7 @@ from .._calibration import (
 from .._dataset import RoutingDataset
 from .._profiles import BUILTIN_PROFILES, select_many
 from ..errors import ConfigError, DatasetError
+from . import metrics as M
 
 __all__ = ["TARGETS", "Calibration", "CalibrationError", "calibrate", "calibrated_profile",
            "check_calibration_candidates", "describe_target", "holdout_predictions", "operating_point", "out_of_fold",
@@ -235,7 +236,8 @@ def point_stats(quality: np.ndarray, cost: np.ndarray, choice: np.ndarray, model
             qs.append(qi)
             ss.append(qi / best_q if best_q > 0 else 1.0)
             cs.append(float(got_c[idx].mean()))
-        out.update(quality_ci=_interval(qs), share_of_best_ci=_interval(ss), cost_ci=_interval(cs))
+        out.update(quality_ci=M.percentile_interval(qs), share_of_best_ci=M.percentile_interval(ss),
+                   cost_ci=M.percentile_interval(cs))
     return out
 
 
@@ -283,11 +285,6 @@ def _unreachable(target: str, value: float, share: np.ndarray, cost: np.ndarray,
     i = int(np.argmin(strong_share))
     return (f"no operating point sends at most {value:.1%} of requests to the strong model{sure}; the fewest is "
             f"{strong_share[i]:.1%}: raise --strong-share{hint}")
-
-
-def _interval(values: list[float]) -> tuple[float, float]:
-    low, high = np.percentile(values, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def _scorable(dataset: RoutingDataset) -> RoutingDataset:

@@ -549,13 +549,9 @@ def bootstrap_intervals(res: StrategyResult, qhat: np.ndarray, chat: np.ndarray,
             reached += 1
             pcts.append(100.0 * match / float(single_c[best_j]))
 
-    def interval(values: list[float]) -> tuple[float, float]:
-        low, high = np.percentile(values, [2.5, 97.5])
-        return float(low), float(high)
-
-    res.hull_lift_ci, res.quality_ci = interval(lifts), interval(quals)
+    res.hull_lift_ci, res.quality_ci = M.percentile_interval(lifts), M.percentile_interval(quals)
     res.reaches_best_share = reached / n_resamples
-    res.cost_to_match_best_pct_ci = interval(pcts) if reached == n_resamples else None
+    res.cost_to_match_best_pct_ci = M.percentile_interval(pcts) if reached == n_resamples else None
 
 
 def _routellm_for(qhat: np.ndarray, chat: np.ndarray, quality: np.ndarray, strong_j: int,

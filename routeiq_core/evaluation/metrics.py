@@ -211,3 +211,10 @@ def calibration_error(predicted: ArrayLike, observed: ArrayLike, bins: int = 10)
             out.append({"low": b / bins, "high": (b + 1) / bins, "predicted": mp, "observed": my, "n": n})
             error += n * abs(mp - my)
     return error / len(p), out
+
+
+def percentile_interval(values: ArrayLike) -> tuple[float, float]:
+    """The 95% percentile interval (2.5% and 97.5%) of bootstrap values."""
+    low, high = np.percentile(np.asarray(values, dtype=np.float64), [2.5, 97.5])
+    return float(low), float(high)
+
