@@ -126,22 +126,18 @@ def holdout_predictions(train: RoutingDataset, test: RoutingDataset, strategy: A
 def _queries(data: RoutingDataset, embedder: Any, cache_dir: Any, progress: bool, *,
              with_queries: bool = True) -> tuple[RoutingDataset, list[Any], list[Any]]:
     """The data set embedded, the router's queries for its prompts and its candidates (as ``evaluate``)."""
-    from .._centroid_strategy import CentroidStrategy
     from .._embedding_cache import embed_dataset
-    from .._router import Router
-    from .harness import candidates_for
+    from .harness import candidates_for, router_queries
 
     if embedder is None:
         from .._embedding import default_embedder
 
         embedder = default_embedder()
     data = embed_dataset(data, embedder, cache_dir=cache_dir, progress=progress)
-    assert data.embeddings is not None
     candidates = candidates_for(data)
     if not with_queries:
         return data, [], candidates
-    router = Router(candidates, strategy=CentroidStrategy(), embedder=embedder)
-    return data, [router.make_query(p, embedding=data.embeddings[i]) for i, p in enumerate(data.prompts)], candidates
+    return data, router_queries(data, candidates, embedder), candidates
 
 
 def _fit_predict(train: RoutingDataset, queries: list[Any], candidates: list[Any], strategy: Any, seed: int,

@@ -354,19 +354,10 @@ def evaluate(
     timings["embed_seconds"] = time.perf_counter() - t0
 
     # -- candidates and router queries (shared by every strategy)
-    from .._centroid_strategy import CentroidStrategy
-    from .._router import Router
 
     candidates = candidates_for(train)
     t0 = time.perf_counter()
-    router = Router(candidates, strategy=CentroidStrategy(), embedder=embedder)
-    queries: list[Query] = []
-    assert test.embeddings is not None  # embedded just above
-    with _progress(len(test), progress, "queries", "prompt") as bar:
-        for i, prompt in enumerate(test.prompts):
-            queries.append(router.make_query(prompt, embedding=test.embeddings[i]))
-            if bar is not None:
-                bar.update(1)
+    queries = router_queries(test, candidates, embedder, progress)
     timings["query_seconds"] = time.perf_counter() - t0
 
     # -- baselines
@@ -463,6 +454,23 @@ def evaluate(
                      "output_cost_per_mtok": c.output_cost_per_mtok, "tier": c.tier, "size_b": c.size_b}
                     for c in candidates],
     )
+
+
+def router_queries(data: RoutingDataset, candidates: Sequence[Candidate], embedder: Any,
+                   progress: bool = False) -> list[Query]:
+    """The router's queries (category, complexity, signals) for an embedded data set's prompts."""
+    from .._centroid_strategy import CentroidStrategy
+    from .._router import Router
+
+    router = Router(candidates, strategy=CentroidStrategy(), embedder=embedder)
+    queries: list[Query] = []
+    assert data.embeddings is not None, "embed the data set first"
+    with _progress(len(data), progress, "queries", "prompt") as bar:
+        for i, prompt in enumerate(data.prompts):
+            queries.append(router.make_query(prompt, embedding=data.embeddings[i]))
+            if bar is not None:
+                bar.update(1)
+    return queries
 
 
 def _predict_all(strategy: BaseStrategy, queries: Sequence[Query], candidates: Sequence[Candidate],
