@@ -403,12 +403,6 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-def encode_pieces(tokenizer: Any, text: str) -> list[int]:
-    """Word-piece ids of ``text``, no special tokens, from the ``tokenizers`` library itself
-    (the embedders use :class:`~routeiq_core._wordpiece.PieceEncoder`, which gives the same ids)."""
-    return PieceEncoder.library_of(tokenizer, text)
-
-
 #: A long text is first tokenised in two windows this wide, cut at a space (see truncated_pieces).
 FAST_WINDOW = 1024
 

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["PieceEncoder"]
+__all__ = ["PieceEncoder", "encode_pieces"]
 
 #: Text the exact path takes: printable ASCII plus tab, newline and carriage return.
 _NOT_PLAIN = re.compile(r"[^\t\n\r\x20-\x7e]")
@@ -69,15 +69,7 @@ class PieceEncoder:
 
     def library(self, text: str) -> list[int]:
         """The ``tokenizers`` library's ids (the reference the exact path is tested against)."""
-        return self.library_of(self.tokenizer, text)
-
-    @staticmethod
-    def library_of(tokenizer: Any, text: str) -> list[int]:
-        try:
-            return list(tokenizer.encode(text, add_special_tokens=False).ids)
-        except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
-            clean = text.encode("utf-8", "replace").decode("utf-8")
-            return list(tokenizer.encode(clean, add_special_tokens=False).ids)
+        return encode_pieces(self.tokenizer, text)
 
     def _pieces(self, word: str) -> list[int]:
         """Greedy longest-match-first WordPiece; the whole word is [UNK] if any part is not in the vocab."""
@@ -99,6 +91,15 @@ class PieceEncoder:
                 return [self._unk]
             start = end
         return pieces
+
+
+def encode_pieces(tokenizer: Any, text: str) -> list[int]:
+    """Word-piece ids of ``text``, no special tokens, from the ``tokenizers`` library itself."""
+    try:
+        return list(tokenizer.encode(text, add_special_tokens=False).ids)
+    except TypeError:  # lone surrogates (e.g. a JSON "\ud800" escape) cannot cross into Rust
+        clean = text.encode("utf-8", "replace").decode("utf-8")
+        return list(tokenizer.encode(clean, add_special_tokens=False).ids)
 
 
 def _plain_wordpiece(tokenizer: Any) -> tuple[dict[str, int], str, str, int, tuple[str, ...]] | None:

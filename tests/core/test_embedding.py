@@ -176,10 +176,10 @@ def test_the_fast_truncation_gives_exactly_the_pieces_of_the_whole_window() -> N
         HEAD_TOKENS,
         MAX_TOKENS,
         TOKENIZER_PATH,
-        encode_pieces,
         load_tokenizer,
         truncated_pieces,
     )
+    from routeiq_core._wordpiece import encode_pieces
 
     tokenizer = load_tokenizer(TOKENIZER_PATH)
 
