@@ -26,7 +26,7 @@ from routeiq_core import (
     StrategyParams,
     parse_request,
 )
-from routeiq_core.errors import RouteIQWarning
+from routeiq_core.errors import ArtifactError, RouteIQWarning
 
 from ._base import candidate_values_batch, column_means, model_columns
 from ._calibrated import GRID, apply_maps, isotonic_map, platt_map
@@ -98,8 +98,9 @@ class PerModelStrategy(BaseStrategy[PM]):
     calibrates_quality: ClassVar[bool] = True
 
     def fit(self, dataset: RoutingDataset) -> Self:
-        """Train on ``dataset``; then, with ``quality_calibration="isotonic"``, fit each model's
-        map from raw prediction to observed quality on out-of-fold predictions (module ``_calibrated``)."""
+        """Train on ``dataset``; then, unless ``quality_calibration="none"`` (or the data is too small),
+        fit each model's map from raw prediction to observed quality on out-of-fold predictions
+        (module ``_calibrated``)."""
         super().fit(dataset)
         method = getattr(self.params, "quality_calibration", "none")
         if method != "none" and self.calibrates_quality and len(dataset) >= MIN_CALIBRATION_PROMPTS:
@@ -136,8 +137,6 @@ class PerModelStrategy(BaseStrategy[PM]):
 
     def validate_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], *, where: str = "") -> None:
         super().validate_state(arrays, meta, where=where)
-        from routeiq_core.errors import ArtifactError
-
         grid, maps = arrays.get("quality_grid_"), arrays.get("quality_map_")
         if grid is None and maps is None:
             return
