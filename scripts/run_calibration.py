@@ -27,6 +27,7 @@ PAGE = REPO / "docs" / "evaluation" / "calibration.md"
 
 from run_public_evals import SETS, load_split  # noqa: E402
 
+from routeiq_core._calibration import _meets  # noqa: E402
 from routeiq_core._profiles import select_many  # noqa: E402
 from routeiq_core.evaluation.calibration import (  # noqa: E402
     CalibrationError,
@@ -90,14 +91,12 @@ def main() -> None:
                 ref = float(tested.cost_matrix()[:, list(tested.models).index(cal.best_model)].mean())
                 rel = got["cost"] / ref if ref > 0 else float("nan")
                 rel_ci = (cost_ci[0] / ref, cost_ci[1] / ref) if ref > 0 else (rel, rel)
+                met = _meets(cal.target, cal.value, got["share_of_best"], got["cost"], got["strong_share"])
                 if cal.target == "quality":
-                    met = got["share_of_best"] >= cal.value
                     oof = f"{cal.share_of_best:.1%}"
                 elif cal.target == "max_cost":
-                    met = got["cost"] <= cal.value
                     oof = f"cost {cal.cost / cal.cost_of_best:.0%} of best"
                 else:
-                    met = got["strong_share"] <= cal.value
                     oof = f"{cal.strong_share:.0%} strong"
                 extra = f", {got['strong_share']:.0%} strong" if got["strong_share"] is not None else ""
                 lines.append(
