@@ -75,6 +75,11 @@ class Candidate(BaseModel):
     quality: float | None = Field(
         None, ge=0.0, le=1.0, description="Optional general-strength prior in [0, 1]; refines the tier."
     )
+    rating: float | None = Field(
+        None, ge=0.0, le=4000.0, allow_inf_nan=False,
+        description="Optional public arena-style rating (e.g. an LMArena score); overrides RouteIQ's built-in "
+                    "ratings for this candidate. Only differences between candidates' ratings matter.",
+    )
     size_b: float | None = Field(None, gt=0, description="Parameter count in billions, if known.")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -121,7 +126,7 @@ class Candidate(BaseModel):
 
     def __hash__(self) -> int:  # metadata (a dict) is left out; equal candidates still hash equal
         return hash((self.name, self.model, self.input_cost_per_mtok, self.output_cost_per_mtok,
-                     self.context_window, self.capabilities, self.tier, self.free, self.quality))
+                     self.context_window, self.capabilities, self.tier, self.free, self.quality, self.rating))
 
     @property
     def is_free(self) -> bool:

@@ -27,6 +27,16 @@ per cell is capped at ``max_evidence`` (older evidence is scaled down: the poste
 adapting) and at 64 categories x 512 candidates. The reason line names the refined
 candidates' evidence; ``refinement_state()`` / ``load_refinement()`` persist it (the Router
 keeps it in the decision log's database).
+
+**Public ratings.** Price-only tiers cannot tell a weak model of a tier from a strong one
+(RouterBench's claude-v1 costs 13x Mixtral and scores lower). When any candidate has a
+public rating (its own ``rating``, else RouteIQ's built-in LMArena snapshot, see
+:mod:`routeiq_core._ratings`), ratings place every candidate on the tier scale instead:
+the set's lowest rating is tier 1, its highest tier 5, linearly between, so the required
+tier becomes a required rating and the shortfall and headroom are measured in rating
+steps. A candidate without a rating is placed by its tier (a least-squares line of
+rating on tier over the rated candidates); ``details["ratings"]`` names them. With no
+rating at all, or ``use_ratings=False``, the tiers are used as they are.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from dataclasses import dataclass, field
 from pydantic import Field
 
 from ._candidates import Candidate
+from ._ratings import builtin_ratings
 from ._strategy import BaseStrategy
 from ._types import Classification, Estimate, Query, StrategyParams, StrategyTags
 
@@ -49,6 +60,9 @@ ADEQUATE = 0.85
 HEADROOM = 0.01
 #: Below this top-two cosine margin the runner-up category's floor also applies.
 AMBIGUOUS_MARGIN = 0.015
+#: Arena points per tier when the rated candidates share one tier (no slope to fit): the
+#: slope of rating on tier over the built-in catalog's rated models.
+POINTS_PER_TIER = 48.0
 
 
 @dataclass(frozen=True)
@@ -61,11 +75,16 @@ class _CandidateTable:
     reasoning: tuple[float, ...]
     code: tuple[float, ...]
     lacks_tools: tuple[float, ...]
+    #: Position of each candidate on the 1..5 tier scale: its tier, or where its rating puts it.
+    levels: tuple[float, ...]
+    #: What the ratings were (``details["ratings"]``); empty when the tiers are used as they are.
+    rating_note: dict[str, object]
     #: Predicted quality per (required tier, reasoning, code, agentic): a handful of keys.
     quality_cache: dict[tuple[int, bool, bool, bool], dict[str, float]] = field(default_factory=dict)
 
 
-def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
+def _build_table(candidates: Sequence[Candidate], use_ratings: bool) -> _CandidateTable:
+    levels, note = _rating_levels(candidates) if use_ratings else (None, {})
     return _CandidateTable(
         names=tuple(c.name for c in candidates),
         tiers=tuple(c.tier for c in candidates),
@@ -74,7 +93,44 @@ def _build_table(candidates: Sequence[Candidate]) -> _CandidateTable:
         code=tuple(float(c.has("code")) for c in candidates),
         # Only candidates that declare capabilities but not tools are known to lack them.
         lacks_tools=tuple(float(bool(c.capabilities) and not c.has("tools")) for c in candidates),
+        levels=levels if levels is not None else tuple(float(c.tier) for c in candidates),
+        rating_note=note,
     )
+
+
+def _rating_levels(candidates: Sequence[Candidate]) -> tuple[tuple[float, ...] | None, dict[str, object]]:
+    """Tier-scale positions from ratings (lowest rating 1, highest 5), or None when nobody is rated."""
+    table = builtin_ratings()
+    ratings: list[float | None] = []
+    sources = set()
+    for c in candidates:
+        if c.rating is not None:
+            ratings.append(c.rating)
+            sources.add("given")
+            continue
+        found = table.get(c.model, c.name)
+        ratings.append(found.score if found is not None else None)
+        if found is not None:
+            sources.add(found.source)
+    rated = [(c.tier, r) for c, r in zip(candidates, ratings) if r is not None]
+    if not rated:
+        return None, {}
+    estimated = [c.name for c, r in zip(candidates, ratings) if r is None]
+    if estimated:  # place the unrated by their tier: rating = a + b * tier over the rated
+        tiers = [float(t) for t, _ in rated]
+        values = [r for _, r in rated]
+        mean_t, mean_r = sum(tiers) / len(tiers), sum(values) / len(values)
+        var = sum((t - mean_t) ** 2 for t in tiers)
+        slope = sum((t - mean_t) * (r - mean_r) for t, r in zip(tiers, values)) / var if var else 0.0
+        slope = slope if slope > 0 else POINTS_PER_TIER
+        ratings = [r if r is not None else mean_r + slope * (c.tier - mean_t) for c, r in zip(candidates, ratings)]
+    full = [float(r) for r in ratings if r is not None]
+    lo, hi = min(full), max(full)
+    levels = tuple(1.0 + 4.0 * (r - lo) / (hi - lo) if hi > lo else 3.0 for r in full)
+    note: dict[str, object] = {"source": "; ".join(sorted(sources)), "range": [round(lo), round(hi)]}
+    if estimated:
+        note["estimated_from_tier"] = estimated
+    return levels, note
 
 
 MAX_CATEGORIES = 64
@@ -87,6 +143,8 @@ class CentroidParams(StrategyParams):
     prior_strength: float = Field(20.0, ge=0.0, le=1e6)
     #: most observations kept per (category, candidate); older evidence is scaled down beyond it
     max_evidence: float = Field(5000.0, ge=1.0, le=1e9)
+    #: place candidates by public ratings (their own ``rating``, else the built-in table) when known
+    use_ratings: bool = True
     reasoning_bonus: float = Field(0.05, ge=0.0, le=0.5)
     specialty_bonus: float = Field(0.03, ge=0.0, le=0.5)
     missing_tools_penalty: float = Field(0.15, ge=0.0, le=1.0)
@@ -183,14 +241,14 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
     ) -> dict[str, float]:
         p = self.params
         quality = {}
-        for name, tier, prior, has_reasoning, has_code, lacks_tools in zip(
-            table.names, table.tiers, table.priors, table.reasoning, table.code, table.lacks_tools
+        for name, level, prior, has_reasoning, has_code, lacks_tools in zip(
+            table.names, table.levels, table.priors, table.reasoning, table.code, table.lacks_tools
         ):
             if prior is not None:  # an explicit strength prior shifts the adequate level
                 q = ADEQUATE + 0.1 * (prior - 0.75)
             else:  # a small preference for headroom above the required tier
-                q = ADEQUATE + HEADROOM * max(0, tier - required)
-            q -= p.shortfall_penalty * max(0, required - tier)
+                q = ADEQUATE + HEADROOM * max(0.0, level - required)
+            q -= p.shortfall_penalty * max(0.0, required - level)
             q += p.reasoning_bonus * has_reasoning * reasoning + p.specialty_bonus * has_code * code
             q -= p.missing_tools_penalty * lacks_tools * agentic
             quality[name] = min(1.0, max(0.0, q))
@@ -201,7 +259,7 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
         cached = self._tables.get(id(candidates))
         if cached is not None and cached[0] is candidates:
             return cached[1]
-        table = _build_table(candidates)
+        table = _build_table(candidates, self.params.use_ratings)
         if len(self._tables) >= 32:
             self._tables.clear()
         self._tables[id(candidates)] = (candidates, table)
@@ -232,6 +290,8 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
         if cached is None:
             cached = table.quality_cache[key] = self._quality(table, *key)
         details: dict[str, object] = {"required_tier": required}
+        if table.rating_note:
+            details["ratings"] = dict(table.rating_note)
         if classification is not None:
             details.update(runner_up=classification.runner_up, margin=round(classification.margin, 4))
         quality = dict(cached)  # a copy: callers may keep or change it

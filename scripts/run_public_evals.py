@@ -75,6 +75,20 @@ def default_strategies() -> list[str]:
                 if info.distribution == "routeiq" and not getattr(info.cls.tags, "calls_llm", False)]
 
 
+def price_only_centroid() -> type:
+    """The zero-config strategy with public ratings off: what a data set whose models no rating
+    covers gets (tiers from price or size only)."""
+    from routeiq_core._centroid_strategy import CentroidStrategy
+
+    class CentroidPriceOnly(CentroidStrategy):
+        name = "centroid_price_only"
+
+        def __init__(self) -> None:
+            super().__init__(use_ratings=False)
+
+    return CentroidPriceOnly
+
+
 def load_split(spec: PublicSet, data: Path, seed: int) -> tuple[Any, Any, list[str]]:
     """(train, test, malformed rows skipped) of one shared set: its own split, or a seeded 70/30."""
     from routeiq_core.datasets import load_dataset_report
@@ -89,7 +103,7 @@ def load_split(spec: PublicSet, data: Path, seed: int) -> tuple[Any, Any, list[s
         return first.dataset, second.dataset, list(first.problems) + list(second.problems)
 
 
-def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[str], seed: int, progress: bool,
+def run_one(spec: PublicSet, data: Path, out: Path, strategies: list[Any], seed: int, progress: bool,
             log: Callable[[str], None], bootstrap: int = BOOTSTRAP) -> dict[str, Any]:
     from routeiq_core.evaluation import evaluate, write_report
 
@@ -280,6 +294,54 @@ def _why_below_chord(key: str, r: Any, centroid: Any) -> str:
             f"(here the best model in that tier scores {max(r.baseline(n).quality for n in same):.4f}).")
 
 
+def _lift_at_point(r: Any, s: Any) -> float:
+    """Quality minus the best mix of single models at the same mean cost (the single models' hull)."""
+    import numpy as np
+
+    from routeiq_core.evaluation import upper_hull
+
+    singles = [b for b in r.baselines if b.kind == "model"]
+    hc, hq = upper_hull([b.cost for b in singles], [b.quality for b in singles])
+    return float(s.quality - np.interp(s.cost, hc, hq))
+
+
+def zero_config_section(runs: list[dict[str, Any]]) -> list[str]:
+    from routeiq_core._ratings import builtin_ratings
+
+    ratings = builtin_ratings()
+    lines = ["## Zero-config router", "",
+             f"The `centroid` strategy needs no training. With public ratings (RouteIQ's built-in {ratings.source} "
+             "snapshot, see [public ratings](../strategies/reference.md#public-ratings)) the candidates are placed on "
+             "the tier scale by rating; `centroid_price_only` is the same strategy with ratings off (tiers from price "
+             "or size), what a data set whose models no rating covers gets. *Lift at point*: quality minus the best "
+             "mix of single models at the router's own mean cost (target at least -0.01). *vs chord*: quality minus the "
+             "line from the cheapest to the priciest model at that cost; *vs random*: quality minus random "
+             "routing's.",
+             "",
+             "| data set | rated models | centroid: lift at point | vs chord | vs random | where it sent prompts | "
+             "price only: lift at point | vs chord | vs random |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        r = run["result"]
+        names = [c["name"] for c in r.candidates]
+        rated = sum(ratings.get(n) is not None for n in names)
+        cells = [run["spec"].key, f"{rated} of {len(names)}"]
+        for variant in ("centroid", "centroid_price_only"):
+            s = next((x for x in r.strategies if x.name == variant and not x.error), None)
+            if s is None:
+                cells += ["—", "—", "—"] + (["—"] if variant == "centroid" else [])
+                continue
+            lift = _lift_at_point(r, s)
+            rnd = s.quality - r.baseline("random").quality
+            cells += [f"{_mark(lift >= -0.01)} {lift:+.4f}", f"{_mark(s.chord_gap >= -1e-9)} {s.chord_gap:+.4f}",
+                      f"{_mark(rnd > 0)} {rnd:+.4f}"]
+            if variant == "centroid":
+                top = sorted(s.distribution.items(), key=lambda kv: -kv[1])[:2]
+                cells.append(", ".join(f"{n.rsplit('/', 1)[-1]} {100 * v:.0f}%" for n, v in top if v > 0))
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 #: The stack's default bases (its lift is compared with theirs and with every single strategy's).
 STACK_BASES = ("knn", "mlp", "svm", "mf")
 
@@ -380,6 +442,7 @@ def write_page(runs: list[dict[str, Any]], strategies: list[str], seed: int, tot
         "the full model, with intervals).",
         "",
         *targets_section(runs),
+        *zero_config_section(runs),
         *stack_section(runs),
         *routellm_section(runs),
         "## Per data set",
@@ -415,7 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown data sets {sorted(unknown)}", file=sys.stderr)
         return 2
-    strategies = args.strategies.split(",") if args.strategies else default_strategies()
+    strategies: list[Any] = args.strategies.split(",") if args.strategies else default_strategies()
+    if "centroid" in strategies:
+        strategies.append(price_only_centroid())
     def log(m: str) -> None:
         print(m, file=sys.stderr, flush=True)
     t0 = time.perf_counter()
@@ -427,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
                                 args.bootstrap))
     total = time.perf_counter() - t0
     note = args.cache_note.read_text(encoding="utf-8").strip() if args.cache_note and args.cache_note.is_file() else None
-    write_page(runs, strategies, args.seed, total, note, args.page)
+    names = [x if isinstance(x, str) else x.name for x in strategies]
+    write_page(runs, names, args.seed, total, note, args.page)
     summary = {run["spec"].key: run["result"].to_dict() for run in runs}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {args.page} and {args.out / 'summary.json'} ({total / 60:.1f} min)")
