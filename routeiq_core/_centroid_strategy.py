@@ -31,12 +31,15 @@ keeps it in the decision log's database).
 **Public ratings.** Price-only tiers cannot tell a weak model of a tier from a strong one
 (RouterBench's claude-v1 costs 13x Mixtral and scores lower). When any candidate has a
 public rating (its own ``rating``, else RouteIQ's built-in LMArena snapshot, see
-:mod:`routeiq_core._ratings`), ratings place every candidate on the tier scale instead:
-the set's lowest rating is tier 1, its highest tier 5, linearly between, so the required
-tier becomes a required rating and the shortfall and headroom are measured in rating
-steps. A candidate without a rating is placed by its tier (a least-squares line of
-rating on tier over the rated candidates); ``details["ratings"]`` names them. With no
-rating at all, or ``use_ratings=False``, the tiers are used as they are.
+:mod:`routeiq_core._ratings`), each candidate gets a strength in rating points: its rating,
+plus ``PRICE_POINTS_PER_TIER`` per price tier above the set's mean tier (price is a second,
+weaker indicator; it separates models the leaderboard rates alike, such as gpt-4o and
+gpt-4o-mini). A prompt of required tier t needs the strength at quantile (t - 1) / 4 of the
+set's strengths (tier 1: the weakest candidate is enough, tier 5: the strongest is needed),
+and shortfall and headroom are counted in tiers of ``POINTS_PER_TIER`` points. A candidate
+without a rating is given one from its tier (a least-squares line of rating on tier over the
+rated candidates); ``details["ratings"]`` names them. With no rating at all, or
+``use_ratings=False``, the tiers are used as they are.
 """
 
 from __future__ import annotations
@@ -60,9 +63,11 @@ ADEQUATE = 0.85
 HEADROOM = 0.01
 #: Below this top-two cosine margin the runner-up category's floor also applies.
 AMBIGUOUS_MARGIN = 0.015
-#: Arena points per tier when the rated candidates share one tier (no slope to fit): the
-#: slope of rating on tier over the built-in catalog's rated models.
+#: Arena points per tier: the slope of rating on price tier over the built-in catalog's rated
+#: models (also the slope used to rate an unrated candidate when the rated share one tier).
 POINTS_PER_TIER = 48.0
+#: What a price tier adds to a rated candidate's strength (a quarter of a tier's points).
+PRICE_POINTS_PER_TIER = 12.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,8 @@ class _CandidateTable:
     reasoning: tuple[float, ...]
     code: tuple[float, ...]
     lacks_tools: tuple[float, ...]
-    #: Position of each candidate on the 1..5 tier scale: its tier, or where its rating puts it.
-    levels: tuple[float, ...]
+    #: Strength of each candidate in rating points, or None: the tiers are used as they are.
+    strengths: tuple[float, ...] | None
     #: What the ratings were (``details["ratings"]``); empty when the tiers are used as they are.
     rating_note: dict[str, object]
     #: Predicted quality per (required tier, reasoning, code, agentic): a handful of keys.
@@ -84,7 +89,7 @@ class _CandidateTable:
 
 
 def _build_table(candidates: Sequence[Candidate], use_ratings: bool) -> _CandidateTable:
-    levels, note = _rating_levels(candidates) if use_ratings else (None, {})
+    strengths, note = rating_strengths(candidates) if use_ratings else (None, {})
     return _CandidateTable(
         names=tuple(c.name for c in candidates),
         tiers=tuple(c.tier for c in candidates),
@@ -93,13 +98,14 @@ def _build_table(candidates: Sequence[Candidate], use_ratings: bool) -> _Candida
         code=tuple(float(c.has("code")) for c in candidates),
         # Only candidates that declare capabilities but not tools are known to lack them.
         lacks_tools=tuple(float(bool(c.capabilities) and not c.has("tools")) for c in candidates),
-        levels=levels if levels is not None else tuple(float(c.tier) for c in candidates),
+        strengths=strengths,
         rating_note=note,
     )
 
 
-def _rating_levels(candidates: Sequence[Candidate]) -> tuple[tuple[float, ...] | None, dict[str, object]]:
-    """Tier-scale positions from ratings (lowest rating 1, highest 5), or None when nobody is rated."""
+def rating_strengths(candidates: Sequence[Candidate]) -> tuple[tuple[float, ...] | None, dict[str, object]]:
+    """Each candidate's strength in rating points (see the module docstring), or None when no
+    candidate is rated; and what ``details["ratings"]`` says about them."""
     table = builtin_ratings()
     ratings: list[float | None] = []
     sources = set()
@@ -112,25 +118,34 @@ def _rating_levels(candidates: Sequence[Candidate]) -> tuple[tuple[float, ...] |
         ratings.append(found.score if found is not None else None)
         if found is not None:
             sources.add(found.source)
-    rated = [(c.tier, r) for c, r in zip(candidates, ratings) if r is not None]
+    rated = [(float(c.tier), r) for c, r in zip(candidates, ratings) if r is not None]
     if not rated:
         return None, {}
     estimated = [c.name for c, r in zip(candidates, ratings) if r is None]
-    if estimated:  # place the unrated by their tier: rating = a + b * tier over the rated
-        tiers = [float(t) for t, _ in rated]
-        values = [r for _, r in rated]
-        mean_t, mean_r = sum(tiers) / len(tiers), sum(values) / len(values)
-        var = sum((t - mean_t) ** 2 for t in tiers)
-        slope = sum((t - mean_t) * (r - mean_r) for t, r in zip(tiers, values)) / var if var else 0.0
+    if estimated:  # rate the unrated by their tier: rating = a + b * tier over the rated
+        mean_t = sum(t for t, _ in rated) / len(rated)
+        mean_r = sum(r for _, r in rated) / len(rated)
+        var = sum((t - mean_t) ** 2 for t, _ in rated)
+        slope = sum((t - mean_t) * (r - mean_r) for t, r in rated) / var if var else 0.0
         slope = slope if slope > 0 else POINTS_PER_TIER
         ratings = [r if r is not None else mean_r + slope * (c.tier - mean_t) for c, r in zip(candidates, ratings)]
-    full = [float(r) for r in ratings if r is not None]
-    lo, hi = min(full), max(full)
-    levels = tuple(1.0 + 4.0 * (r - lo) / (hi - lo) if hi > lo else 3.0 for r in full)
-    note: dict[str, object] = {"source": "; ".join(sorted(sources)), "range": [round(lo), round(hi)]}
+    mean_tier = sum(c.tier for c in candidates) / len(candidates)
+    strengths = tuple(float(r) + PRICE_POINTS_PER_TIER * (c.tier - mean_tier)  # type: ignore[arg-type]
+                      for c, r in zip(candidates, ratings))
+    note: dict[str, object] = {"source": "; ".join(sorted(sources)),
+                               "range": [round(min(strengths)), round(max(strengths))]}
     if estimated:
         note["estimated_from_tier"] = estimated
-    return levels, note
+    return strengths, note
+
+
+def required_strength(strengths: Sequence[float], required: int) -> float:
+    """The strength a prompt of tier ``required`` needs: the (required - 1) / 4 quantile."""
+    ordered = sorted(strengths)
+    pos = (len(ordered) - 1) * (min(5, max(1, required)) - 1) / 4.0
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 MAX_CATEGORIES = 64
@@ -241,14 +256,19 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
     ) -> dict[str, float]:
         p = self.params
         quality = {}
-        for name, level, prior, has_reasoning, has_code, lacks_tools in zip(
-            table.names, table.levels, table.priors, table.reasoning, table.code, table.lacks_tools
+        if table.strengths is not None:  # tiers above (+) or below (-) what the prompt needs
+            need = required_strength(table.strengths, required)
+            gaps = [(s - need) / POINTS_PER_TIER for s in table.strengths]
+        else:
+            gaps = [float(tier - required) for tier in table.tiers]
+        for name, gap, prior, has_reasoning, has_code, lacks_tools in zip(
+            table.names, gaps, table.priors, table.reasoning, table.code, table.lacks_tools
         ):
             if prior is not None:  # an explicit strength prior shifts the adequate level
                 q = ADEQUATE + 0.1 * (prior - 0.75)
             else:  # a small preference for headroom above the required tier
-                q = ADEQUATE + HEADROOM * max(0.0, level - required)
-            q -= p.shortfall_penalty * max(0.0, required - level)
+                q = ADEQUATE + HEADROOM * max(0.0, gap)
+            q -= p.shortfall_penalty * max(0.0, -gap)
             q += p.reasoning_bonus * has_reasoning * reasoning + p.specialty_bonus * has_code * code
             q -= p.missing_tools_penalty * lacks_tools * agentic
             quality[name] = min(1.0, max(0.0, q))

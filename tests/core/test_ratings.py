@@ -11,7 +11,7 @@ import pytest
 
 from routeiq_core import Candidate, Catalog, OnnxEmbedder, Router
 from routeiq_core._candidates import make_candidates
-from routeiq_core._centroid_strategy import CentroidStrategy, _rating_levels
+from routeiq_core._centroid_strategy import CentroidStrategy, rating_strengths, required_strength
 from routeiq_core._ratings import MAX_RATINGS, RatingTable, builtin_ratings, rating_key
 from routeiq_core.errors import CandidateError, ConfigError
 
@@ -44,13 +44,30 @@ def test_lookup_ignores_case_and_provider_prefix() -> None:
 
 def test_every_catalog_model_is_rated_or_reported_as_estimated() -> None:
     catalog = Catalog.builtin().candidates
-    levels, note = _rating_levels(catalog)
-    assert levels is not None and len(levels) == len(catalog)
-    assert min(levels) == 1.0 and max(levels) == 5.0
+    strengths, note = rating_strengths(catalog)
+    assert strengths is not None and len(strengths) == len(catalog)
     estimated = set(note.get("estimated_from_tier", []))  # type: ignore[arg-type]
     table = builtin_ratings()
     for cand in catalog:
         assert (table.get(cand.model, cand.name) is None) == (cand.name in estimated), cand.name
+
+
+def test_required_strength_runs_from_the_weakest_to_the_strongest() -> None:
+    values = (1000.0, 1100.0, 1300.0)
+    assert required_strength(values, 1) == 1000.0 and required_strength(values, 5) == 1300.0
+    assert required_strength(values, 3) == 1100.0 and required_strength(values, 2) == 1050.0
+    assert required_strength((1200.0,), 4) == 1200.0
+
+
+def test_price_separates_models_the_leaderboard_rates_alike() -> None:
+    """gpt-4o and gpt-4o-mini are within 3 arena points; the price tier breaks the near-tie."""
+    pair = (Candidate(name="4o", model="openai/gpt-4o", input_cost_per_mtok=2.5, output_cost_per_mtok=10, tier=4),
+            Candidate(name="mini", model="openai/gpt-4o-mini", input_cost_per_mtok=0.15, output_cost_per_mtok=0.6,
+                      tier=2))
+    table = builtin_ratings()
+    assert abs(table.get("gpt-4o").score - table.get("gpt-4o-mini").score) <= 5  # type: ignore[union-attr]
+    strengths, _ = rating_strengths(pair)
+    assert strengths is not None and strengths[0] > strengths[1]
 
 
 @pytest.mark.parametrize("doc, expected", [
@@ -98,30 +115,30 @@ def test_ratings_pick_the_strong_cheap_model_price_tiers_cannot_see(embedder: On
 def test_own_rating_overrides_the_builtin_one() -> None:
     builtin = builtin_ratings().get("openai/gpt-4.1")
     assert builtin is not None
-    pair = (Candidate(name="a", model="openai/gpt-4.1", input_cost_per_mtok=2, output_cost_per_mtok=8),
-            Candidate(name="b", model="openai/gpt-4.1-nano", input_cost_per_mtok=0.1, output_cost_per_mtok=0.4))
-    levels, _ = _rating_levels(pair)
-    assert levels == (5.0, 1.0)  # gpt-4.1 is rated above gpt-4.1-nano
+    pair = (Candidate(name="a", model="openai/gpt-4.1", input_cost_per_mtok=2, output_cost_per_mtok=8, tier=3),
+            Candidate(name="b", model="openai/gpt-4.1-nano", input_cost_per_mtok=0.1, output_cost_per_mtok=0.4,
+                      tier=3))
+    strengths, _ = rating_strengths(pair)
+    assert strengths is not None and strengths[0] > strengths[1]  # gpt-4.1 is rated above gpt-4.1-nano
     demoted = (pair[0].model_copy(update={"rating": builtin.score - 500}), pair[1])
-    levels, note = _rating_levels(demoted)
-    assert levels == (1.0, 5.0) and "given" in str(note["source"])
+    strengths, note = rating_strengths(demoted)
+    assert strengths is not None and strengths[0] < strengths[1] and "given" in str(note["source"])
 
 
-def test_unrated_candidate_is_placed_by_tier_and_named(embedder: OnnxEmbedder) -> None:
+def test_unrated_candidate_is_rated_by_its_tier_and_named(embedder: OnnxEmbedder) -> None:
     cands = (*RATED, Candidate(name="newcomer", model="v/newcomer", input_cost_per_mtok=0.2, output_cost_per_mtok=0.8,
                                tier=5))
     decision = Router(cands, embedder=embedder).decide("hello there")
     assert decision.details["ratings"]["estimated_from_tier"] == ["newcomer"]
-    levels, _ = _rating_levels(cands)
-    assert levels is not None and all(1.0 <= x <= 5.0 for x in levels)
+    strengths, _ = rating_strengths(cands)
     # price says these ratings fall with tier (no usable slope), so the default points per tier
     # place the declared tier 5 above the rated candidates' mean
-    assert levels[-1] > sum(levels[:3]) / 3
+    assert strengths is not None and strengths[-1] > sum(strengths[:3]) / 3
 
 
 def test_no_rating_at_all_keeps_the_tiers(embedder: OnnxEmbedder) -> None:
     cands = tuple(c.model_copy(update={"rating": None, "model": f"unknown/{c.name}"}) for c in RATED)
-    levels, note = _rating_levels(cands)
-    assert levels is None and note == {}
+    strengths, note = rating_strengths(cands)
+    assert strengths is None and note == {}
     decision = Router(cands, embedder=embedder).decide(HARD_REASONING)
     assert "ratings" not in decision.details
