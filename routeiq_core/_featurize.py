@@ -48,6 +48,25 @@ class BatchEmbedder(Protocol):
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+#: "Summarise this article: <text>": at most this many words before the first colon or line
+#: break (within the first 120 characters), then pasted text at least as long and 40 characters.
+INSTRUCTION_MAX_WORDS = 14
+
+
+def instruction_of(text: str) -> str | None:
+    """The instruction of an "instruction: pasted text" prompt, or None. The category is read
+    from it as well as from the whole prompt, so that an article about a council vote pasted
+    after "Summarise this:" does not make the task "reasoning"."""
+    cuts = [i for i in (text.find(":", 0, 121), text.find("\n", 0, 121)) if i != -1]
+    if not cuts:
+        return None
+    cut = min(cuts)
+    head, body = text[:cut].strip(), text[cut + 1:].strip()
+    if len(head) < 3 or len(head.split()) > INSTRUCTION_MAX_WORDS or len(body) < max(40, len(head)):
+        return None
+    return head
+
+
 def routed_text(request: Request) -> str:
     """The text a decision is made on: the last user turn, else the system prompt."""
     return request.prompt or request.system_text or "(no text)"
@@ -122,7 +141,9 @@ class Featurizer:
         if embedding is None:
             embedding = self.embedder.embed(routed)
         clock.lap("embed")
-        query = self._query(request, text, routed, embedding, cset)
+        head = instruction_of(routed)
+        query = self._query(request, text, routed, embedding, cset,
+                            self.embedder.embed(head) if head is not None else None)
         clock.lap("classify")
         return query
 
@@ -136,7 +157,14 @@ class Featurizer:
             return []
         embed = self.embedder.embed_batch if isinstance(self.embedder, BatchEmbedder) else self.embedder.embed_many
         vectors = embed(routed)
-        return [self._query(r, t, s, vectors[i], cset) for i, (r, t, s) in enumerate(zip(requests, texts, routed))]
+        heads = [instruction_of(s) for s in routed]
+        with_head = [i for i, h in enumerate(heads) if h is not None]
+        head_vectors: dict[int, np.ndarray] = {}
+        if with_head:
+            embedded = embed([heads[i] for i in with_head])  # type: ignore[misc]
+            head_vectors = {i: embedded[j] for j, i in enumerate(with_head)}
+        return [self._query(r, t, s, vectors[i], cset, head_vectors.get(i))
+                for i, (r, t, s) in enumerate(zip(requests, texts, routed))]
 
     def without_embedding(self, request: Request) -> Query:
         """The query from the request's text signals alone: no embedding, no category (the
@@ -162,14 +190,18 @@ class Featurizer:
         return self.featurize(request, embedding=embedding)
 
     def _query(
-        self, request: Request, text: TextSignals, routed: str, embedding: np.ndarray, cset: CentroidSet
+        self, request: Request, text: TextSignals, routed: str, embedding: np.ndarray, cset: CentroidSet,
+        instruction: np.ndarray | None = None,
     ) -> Query:
-        classification = cset.classify(embedding)
+        classification = cset.classify(embedding, instruction)
         escalation: tuple[Signal, ...] = ()
         refine = getattr(self.embedder, "refine", None)  # the cascade: the full model when uncertain
         if refine is not None:
             classification, signal = refine(routed, classification)
             escalation = (signal,)
+        if instruction is not None:  # says that it happened, never the prompt's words
+            escalation += (Signal("instruction", 1.0, 0.0, "category also read from the instruction before "
+                                                           "the pasted text"),)
         score, parts = complexity_score(text, classification.difficulty)
         level = complexity_level(score)
         features = {

@@ -183,3 +183,95 @@ def test_centroids_argument_type_is_checked(embedder: OnnxEmbedder) -> None:
     """Router(centroids=<not a path or CentroidSet>) is a ConfigError."""
     with pytest.raises(ConfigError, match="expected a directory"):
         Router(centroids=5, embedder=embedder)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- prototypes and the instruction rule
+def test_shipped_sets_carry_prototypes_chosen_by_cross_validation() -> None:
+    from routeiq_core._static_embedding import StaticEmbedder
+
+    for cset in (CentroidSet.load(), CentroidSet.load(StaticEmbedder().default_centroids)):
+        settings = cset.manifest["prototypes"]
+        table = settings["cv_accuracy"]
+        assert cset.prototypes is not None and cset.prototype_labels is not None
+        assert len(cset.prototypes) == sum(cset.manifest["seed_counts"].values())
+        assert (settings["weight"], settings["k"]) == (cset.prototype_weight, cset.prototype_k)
+        chosen = table[f"weight {cset.prototype_weight:g}, k {cset.prototype_k}"]
+        assert chosen == max(table.values()) and chosen > table["weight 0, k 1"]
+
+
+def test_choice_of_settings_is_deterministic_and_prefers_prototypes_on_split_clusters() -> None:
+    from routeiq_core._centroids import choose_prototype_settings
+
+    rng = np.random.default_rng(3)
+    # two categories, each made of two opposite clusters: both category means point the same way
+    # (up the third axis), so one mean per category cannot tell them apart; prototypes can
+    centres = np.array([[1, 0, 0.3], [0, 1, 0.3], [-1, 0, 0.3], [0, -1, 0.3]])
+    x = np.vstack([centres[i] + 0.05 * rng.normal(size=(12, 3)) for i in range(4)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = np.repeat([0, 1, 0, 1], 12).astype(np.int32)
+    first = choose_prototype_settings(x, labels)
+    assert first == choose_prototype_settings(x, labels)
+    weight, k, table = first
+    assert weight > 0 and table[f"weight {weight:g}, k {k}"] >= table["weight 0, k 1"]
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"prototype_labels": None}, "come together"),
+    ({"prototype_labels": np.full(6, 9, dtype=np.int32)}, "labels outside"),
+    ({"prototype_k": 5}, "k in 1..3"),
+    ({"prototype_weight": 1.5}, "weight in [0, 1]"),
+    ({"prototypes": np.full((6, 4), np.nan, dtype=np.float32)}, "non-finite"),
+    ({"prototypes": np.ones((6, 5), dtype=np.float32)}, "rows of 4 floats"),
+])
+def test_bad_prototypes_are_refused(change: dict[str, object], fragment: str) -> None:
+    from routeiq_core._centroids import CategoryInfo
+
+    cats = [CategoryInfo("a", "", 1, 100), CategoryInfo("b", "", 2, 100)]
+    eye = np.eye(4, dtype=np.float32)
+    args: dict[str, object] = {"prototypes": np.vstack([eye, eye[:2]]),
+                               "prototype_labels": np.array([0, 1, 0, 1, 0, 1], dtype=np.int32),
+                               "prototype_weight": 0.5, "prototype_k": 2}
+    args.update(change)
+    with pytest.raises(CentroidError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        CentroidSet(cats, eye[:2], eye[2], eye[3], embedding_model="m", **args)  # type: ignore[arg-type]
+
+
+def test_prototypes_survive_save_and_load_and_tampering_is_caught(tmp_path: Path) -> None:
+    shipped = CentroidSet.load()
+    out = shipped.save(tmp_path / "c")
+    again = CentroidSet.load(out)
+    assert again.prototype_k == shipped.prototype_k and again.prototype_weight == shipped.prototype_weight
+    assert np.array_equal(again.prototypes, shipped.prototypes)  # type: ignore[arg-type]
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["prototypes"]["k"] = 999
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CentroidError, match="prototype settings"):
+        CentroidSet.load(out)
+
+
+@pytest.mark.parametrize("text, head", [
+    ("Summarise this article: The council voted on Tuesday to expand the bike lanes downtown.",
+     "Summarise this article"),
+    ("tl;dr\nThe release moved to Friday because QA found two blocking bugs in the payment flow.", "tl;dr"),
+    ("What is the capital of Australia and why?", None),
+    ("Note: be brief.", None),  # the text after the colon is too short to be pasted material
+    ("This opening sentence is far too long to be an instruction because it goes on and on and on: body " * 2, None),
+])
+def test_instruction_of(text: str, head: str | None) -> None:
+    from routeiq_core._featurize import instruction_of
+
+    assert instruction_of(text) == head
+
+
+def test_instruction_counts_in_the_category_and_the_signal_never_quotes_the_prompt(embedder: OnnxEmbedder) -> None:
+    canary = "CANARY-7f3a"
+    prompt = (f"Summarise this article in two sentences: The {canary} city council voted on Tuesday to expand "
+              "the bike lane network across downtown, citing safety data and a rise in cycling commuters.")
+    decision = Router(embedder=embedder).decide(prompt)
+    assert decision.category == "extraction"
+    signal = next(s for s in decision.signals if s.name == "instruction")
+    assert canary not in signal.detail and "Summarise" not in signal.detail
+    plain = CentroidSet.load().classify(embedder.embed(prompt))
+    mixed = CentroidSet.load().classify(embedder.embed(prompt), embedder.embed("Summarise this article in two sentences"))
+    assert mixed.similarities["extraction"] - mixed.similarities["reasoning"] > \
+        plain.similarities["extraction"] - plain.similarities["reasoning"]
