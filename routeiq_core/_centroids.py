@@ -124,17 +124,22 @@ class CentroidSet:
         self.prototypes, self.prototype_labels, self.prototype_weight, self.prototype_k = _check_prototypes(
             prototypes, prototype_labels, prototype_weight, prototype_k, len(categories), centroids.shape[1])
         rows = [self.matrix, self.easy[None, :], self.hard[None, :]]
-        #: (categories, most prototypes of a category): indices into the prototype scores, padded
-        #: with an index whose score is -inf, so one fancy index + partition gives every top k.
+        #: (categories, most prototypes of a category): indices into the prototype scores, and
+        #: -inf where a category has fewer, so one take + sort gives every category's top k.
         self._groups: np.ndarray | None = None
-        if self.prototypes is not None and self.prototype_weight > 0:
-            rows.append(self.prototypes)
-            n = len(self.prototypes)
+        self._pad: np.ndarray | None = None
+        if self.prototypes is not None and self.prototype_labels is not None and self.prototype_weight > 0:
+            # The weights are folded into the rows: (1 - w) * centroid, and w / k * prototype, so a
+            # category's score is its centroid product plus the sum of its top k prototype products.
+            w = self.prototype_weight
+            rows = [(1.0 - w) * self.matrix, *rows[1:], (w / self.prototype_k) * self.prototypes]
             members = [np.flatnonzero(self.prototype_labels == i) for i in range(len(categories))]
             width = max(len(m) for m in members)
-            self._groups = np.full((len(categories), width), n, dtype=np.intp)
+            self._groups = np.zeros((len(categories), width), dtype=np.intp)
+            self._pad = np.full((len(categories), width), -np.inf, dtype=np.float32)
             for i, m in enumerate(members):
                 self._groups[i, :len(m)] = m
+                self._pad[i, :len(m)] = 0.0
         self._stacked = np.vstack(rows).astype(np.float32)
 
     @property
@@ -169,11 +174,10 @@ class CentroidSet:
         easy, hard = float(product[k]), float(product[k + 1])
         if self._groups is None:
             return product[:k].tolist(), easy, hard
-        scores = np.append(product[k + 2:], -np.inf)[self._groups]
-        width, top = scores.shape[1], self.prototype_k
-        nearest = np.partition(scores, width - top, axis=1)[:, width - top:].mean(axis=1)
-        w = self.prototype_weight
-        return ((1.0 - w) * product[:k] + w * nearest).tolist(), easy, hard
+        scores = product[k + 2:].take(self._groups) + self._pad
+        scores.sort(axis=1)
+        nearest = scores[:, scores.shape[1] - self.prototype_k:].sum(axis=1)
+        return (product[:k] + nearest).tolist(), easy, hard
 
     def _classification(self, sims: list[float], easy: float, hard: float) -> Classification:
         # Plain Python on a handful of numbers (numpy's per-call overhead would dominate).

@@ -276,22 +276,28 @@ def _why_no_match(key: str, r: Any, cheapest: Any) -> str:
 
 
 def _why_below_chord(key: str, r: Any, centroid: Any) -> str:
+    import numpy as np
+
+    from routeiq_core._ratings import builtin_ratings
+
+    table = builtin_ratings()
     top = max(centroid.distribution, key=centroid.distribution.get)
-    tiers = {c["name"]: c["tier"] for c in r.candidates}
-    same = sorted(n for n, t in tiers.items() if t == tiers.get(top))
-    quality = r.baseline(top).quality
-    by_tier: dict[int, list[str]] = {}
-    for name, tier in tiers.items():
-        by_tier.setdefault(tier, []).append(name)
-    tier_text = "; ".join(f"tier {t}: {len(v)}" for t, v in sorted(by_tier.items()))
-    sized = any(c.get("size_b") for c in r.candidates)
-    source = "model sizes from the price table" if sized else "price only"
-    return (f"- **{key}, zero-config centroid**: {centroid.chord_gap:+.4f} below the chord. It sent "
-            f"{100 * centroid.distribution[top]:.0f}% of prompts to {top} (quality {quality:.4f}), the cheapest "
-            f"candidate of the tier it judged adequate. Tiers come from {source} ({tier_text} of "
-            f"{len(tiers)} models), and {len(same)} models share {top}'s tier; without training, size and price "
-            f"cannot tell a weak model of a tier from a strong one, nor which prompts a cheaper model gets right "
-            f"(here the best model in that tier scores {max(r.baseline(n).quality for n in same):.4f}).")
+    names = [c["name"] for c in r.candidates]
+    rated = {n: table.get(n) for n in names}
+    scored = [(rated[n].score, r.baseline(n).quality) for n in names if rated[n] is not None]  # type: ignore[union-attr]
+    head = (f"- **{key}, zero-config centroid**: {centroid.chord_gap:+.4f} below the chord. It sent "
+            f"{100 * centroid.distribution[top]:.0f}% of prompts to {top} (quality {r.baseline(top).quality:.4f}"
+            + (f", arena {rated[top].score:.0f})." if rated[top] is not None else ", no public rating).")  # type: ignore[union-attr]
+            )
+    if len(scored) < 2:
+        return head + (" No other model of the set has a public rating, so tiers come from price or size, which "
+                       "cannot tell a weak model of a tier from a strong one.")
+    arena, quality = (np.argsort(np.argsort(np.array(col))) for col in zip(*scored))
+    rho = float(np.corrcoef(arena, quality)[0, 1])
+    return head + (f" Public ratings cover {len(scored)} of {len(names)} models (the others are rated by their "
+                   f"tier), and on this data they rank the rated models differently from the benchmark (Spearman "
+                   f"{rho:+.2f} between arena score and test quality); without training, a general rating cannot "
+                   "tell which prompts a cheaper model gets right.")
 
 
 def _lift_at_point(r: Any, s: Any) -> float:
@@ -311,8 +317,8 @@ def zero_config_section(runs: list[dict[str, Any]]) -> list[str]:
     ratings = builtin_ratings()
     lines = ["## Zero-config router", "",
              f"The `centroid` strategy needs no training. With public ratings (RouteIQ's built-in {ratings.source} "
-             "snapshot, see [public ratings](../strategies/reference.md#public-ratings)) the candidates are placed on "
-             "the tier scale by rating; `centroid_price_only` is the same strategy with ratings off (tiers from price "
+             "snapshot, see [public ratings](../strategies/reference.md#public-ratings)) a candidate's strength is its "
+             "rating plus a quarter tier per price tier; `centroid_price_only` is the same strategy with ratings off (tiers from price "
              "or size), what a data set whose models no rating covers gets. *Lift at point*: quality minus the best "
              "mix of single models at the router's own mean cost (target at least -0.01). *vs chord*: quality minus the "
              "line from the cheapest to the priciest model at that cost; *vs random*: quality minus random "

@@ -110,6 +110,15 @@ def test_centroids_that_no_longer_match_their_recorded_hash(tmp_path: Path, embe
     arrays = _arrays(root)
     arrays["centroids"] = arrays["centroids"][[1, 0, *range(2, len(arrays["centroids"]))]]  # two rows swapped
     _rewrite_npz(root / "arrays.npz", arrays)
+    with pytest.raises(CentroidError, match="do not match the digest recorded in manifest.json"):
+        Router(centroids=root, embedder=embedder).decide("hello")
+    # with the artifact's own digest forged as well, the centroid set's arrays_sha256 still catches it
+    from routeiq_core._artifacts import arrays_digest
+
+    manifest_path = root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["arrays_digest"] = arrays_digest(arrays)
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(CentroidError, match="do not match the arrays_sha256"):
         Router(centroids=root, embedder=embedder).decide("hello")
 
