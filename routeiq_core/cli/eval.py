@@ -118,6 +118,8 @@ def _run_from_log(args: argparse.Namespace) -> int:
           f"{target.strategy.name}, profile {args.profile}" + (f", artifact {args.artifact}" if args.artifact else ""))
     if "quality" in result:
         print(f"  the target agrees with the served choice on {result['matched']}; {result['explored']} were explored")
+        for warning in result.get("warnings", []):
+            print(f"  warning: {warning}")
     for metric in ("quality", "cost"):
         if metric not in result:
             continue

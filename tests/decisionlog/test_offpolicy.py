@@ -135,11 +135,27 @@ def test_off_policy_estimates_match_the_truth_on_a_replay(tmp_path: Path, embedd
         assert dr["low"] <= q_true <= dr["high"], lines[-1]
         if est["matched"] >= 100:  # with enough overlap the point estimate is close as well
             assert abs(dr["value"] - q_true) < 0.05, lines[-1]
-        else:  # with little, the interval says so
+            assert est["warnings"] == [], lines[-1]
+        else:  # with little, the interval and the warnings say so
             assert dr["high"] - dr["low"] >= 0.2, lines[-1]
+            assert any("agrees with the served choice on only" in w for w in est["warnings"]), est["warnings"]
         assert abs(est["cost"]["dr"]["value"] - c_true) <= 0.15 * c_true, lines[-1]
     with capsys.disabled():
         print("\noff-policy replay (LLMRouter test, 500 prompts, logging: centroid/auto with 30% exploration "
               "over every candidate):")
         for line in lines:
             print("  " + line)
+
+
+def test_overlap_warnings_name_the_thin_evidence() -> None:
+    from types import SimpleNamespace
+
+    from routeiq_core.decisionlog._offpolicy import overlap_warnings
+
+    rows = [SimpleNamespace(record=SimpleNamespace(candidate="cheap")) for _ in range(95)] + \
+        [SimpleNamespace(record=SimpleNamespace(candidate="strong")) for _ in range(5)]
+    # the target picks "strong" everywhere: 5 of 100 agree, and "strong" served only 5 times
+    warnings = overlap_warnings(rows, ["strong"] * 100)  # type: ignore[arg-type]
+    assert any("only 5 of 100 decisions (5%)" in w for w in warnings)
+    assert any("picks strong on 100% of decisions, but it served only 5" in w for w in warnings)
+    assert overlap_warnings(rows, ["cheap"] * 95 + ["strong"] * 5) == []  # type: ignore[arg-type]
