@@ -11,6 +11,7 @@ centroids again.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -48,19 +49,21 @@ class BatchEmbedder(Protocol):
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-#: "Summarise this article: <text>": at most this many words before the first colon or line
-#: break (within the first 120 characters), then pasted text at least as long and 40 characters.
+#: "Summarise this article: <text>": at most this many words before the first line break or
+#: colon followed by white space (not "https://" or "8:30"), within the first 120 characters,
+#: then pasted text at least as long and 40 characters.
 INSTRUCTION_MAX_WORDS = 14
+_INSTRUCTION_END = re.compile(r":(?=\s)|\n")
 
 
 def instruction_of(text: str) -> str | None:
     """The instruction of an "instruction: pasted text" prompt, or None. The category is read
     from it as well as from the whole prompt, so that an article about a council vote pasted
     after "Summarise this:" does not make the task "reasoning"."""
-    cuts = [i for i in (text.find(":", 0, 121), text.find("\n", 0, 121)) if i != -1]
-    if not cuts:
+    found = _INSTRUCTION_END.search(text, 0, 122)
+    if found is None or found.start() > 120:
         return None
-    cut = min(cuts)
+    cut = found.start()
     head, body = text[:cut].strip(), text[cut + 1:].strip()
     if len(head) < 3 or len(head.split()) > INSTRUCTION_MAX_WORDS or len(body) < max(40, len(head)):
         return None

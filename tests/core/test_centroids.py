@@ -255,6 +255,9 @@ def test_prototypes_survive_save_and_load_and_tampering_is_caught(tmp_path: Path
     ("tl;dr\nThe release moved to Friday because QA found two blocking bugs in the payment flow.", "tl;dr"),
     ("What is the capital of Australia and why?", None),
     ("Note: be brief.", None),  # the text after the colon is too short to be pasted material
+    ("Write a function to find the nth jacobsthal number. https://oeis.org/A001045 and test it well please",
+     None),  # the colon of a URL is not the end of an instruction
+    ("At 8:30 the train leaves; it arrives at 11:15 after three stops along the coast. How long is it?", None),
     ("This opening sentence is far too long to be an instruction because it goes on and on and on: body " * 2, None),
 ])
 def test_instruction_of(text: str, head: str | None) -> None:
