@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._featurize import instruction_of
+from ._instruction import instruction_of
 from ._types import Classification, Signal
 from .errors import ConfigError, RouteIQWarning
 
@@ -87,9 +87,9 @@ class CascadeEmbedder:
             return classification, Signal("embedder", 0.0, 0.0, f"static (category margin "
                                                                 f"{classification.margin:.3f} >= {self.margin:g})")
         try:
-            head = instruction_of(text)
-            full = self._centroids().classify(self.full.embed(text),
-                                              self.full.embed(head) if head is not None else None)
+            centroids = self._centroids()
+            head = instruction_of(text) if centroids.instruction_weight > 0 else None
+            full = centroids.classify(self.full.embed(text), self.full.embed(head) if head is not None else None)
         except Exception as exc:  # the full model is an upgrade, not a requirement: keep the static answer
             self.failures += 1
             if self.failures == 1:

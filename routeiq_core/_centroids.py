@@ -35,6 +35,7 @@ import numpy as np
 
 from ._artifacts import read_artifact, write_artifact
 from ._embedding import Embedder
+from ._instruction import instruction_of
 from ._safe_io import as_path
 from ._types import Classification
 from .errors import ArtifactError, CentroidError
@@ -55,11 +56,11 @@ PROTOTYPE_KS = (1, 2, 3, 4, 5, 6, 8, 10)
 #: Cross-validation behind the choice: repeats x folds over the seed prompts, seeded.
 CV_REPEATS, CV_FOLDS = 5, 5
 MAX_PROTOTYPES = 20_000
-#: Weight of the instruction's category scores when a prompt is "instruction: pasted text".
-#: Chosen by leave-one-out over the 28 seed prompts of that shape (each classified without its
-#: own prototype): full model 19/28 right at 0, 20 at 0.2, 23 at 0.3, 24 at 0.5, 23 at 0.7,
-#: 21 at 1; static table 21, 22, 22, 21, 23, 19 (one weight for both: the full model's best).
-INSTRUCTION_WEIGHT = 0.5
+#: Weights of the instruction's category scores the build tries for "instruction: pasted text"
+#: prompts, by leave-one-out over the seed prompts of that shape; with fewer than
+#: MIN_INSTRUCTION_SEEDS of them the rule stays off (weight 0).
+INSTRUCTION_WEIGHTS = (0.0, 0.2, 0.3, 0.5, 0.7, 1.0)
+MIN_INSTRUCTION_SEEDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class CentroidSet:
         prototype_labels: np.ndarray | None = None,
         prototype_weight: float = 0.0,
         prototype_k: int = 1,
+        instruction_weight: float = 0.0,
     ) -> None:
         centroids = np.asarray(centroids, dtype=np.float32)
         if centroids.ndim != 2 or centroids.shape[0] != len(categories) or len(categories) < 2:
@@ -121,6 +123,12 @@ class CentroidSet:
         self.embedding_model = embedding_model
         self.manifest = dict(manifest or {})
         self._info = {c.name: c for c in categories}
+        if isinstance(instruction_weight, bool) or not isinstance(instruction_weight, (int, float)) or \
+                not 0.0 <= float(instruction_weight) <= 1.0:
+            raise CentroidError(f"instruction weight: expected a number in [0, 1], got {instruction_weight!r}; "
+                                "rebuild with 'routeiq centroids build'")
+        #: how much the instruction of an "instruction: pasted text" prompt counts (0: not read)
+        self.instruction_weight = float(instruction_weight)
         self.prototypes, self.prototype_labels, self.prototype_weight, self.prototype_k = _check_prototypes(
             prototypes, prototype_labels, prototype_weight, prototype_k, len(categories), centroids.shape[1])
         rows = [self.matrix, self.easy[None, :], self.hard[None, :]]
@@ -153,12 +161,12 @@ class CentroidSet:
     def classify(self, embedding: np.ndarray, instruction: np.ndarray | None = None) -> Classification:
         """The category of a prompt's embedding. ``instruction``: the embedding of the prompt's
         instruction alone (the words before ``:`` in "Summarise this article: <text>"); its
-        category scores count ``INSTRUCTION_WEIGHT``, so the pasted text's topic does not decide
+        category scores count ``instruction_weight``, so the pasted text's topic does not decide
         the task. The difficulty always comes from the whole prompt."""
         sims, easy, hard = self._scores(embedding)
-        if instruction is not None:
+        w = self.instruction_weight
+        if instruction is not None and w > 0:
             head = self._scores(instruction)[0]
-            w = INSTRUCTION_WEIGHT
             sims = [(1.0 - w) * a + w * b for a, b in zip(sims, head)]
         return self._classification(sims, easy, hard)
 
@@ -222,6 +230,7 @@ class CentroidSet:
                 prototype_labels=arrays.get("prototype_labels"),
                 prototype_weight=settings.get("weight", 0.0),
                 prototype_k=settings.get("k", 1),
+                instruction_weight=(manifest.get("instruction") or {}).get("weight", 0.0),
             )
             _check_stored(root, manifest, arrays)
             return cset
@@ -248,6 +257,7 @@ class CentroidSet:
             arrays.update(prototypes=self.prototypes, prototype_labels=self.prototype_labels)
             manifest["prototypes"] = {**dict(manifest.get("prototypes") or {}),
                                       "weight": self.prototype_weight, "k": self.prototype_k}
+        manifest["instruction"] = {**dict(manifest.get("instruction") or {}), "weight": self.instruction_weight}
         return write_artifact(path, manifest, arrays)
 
     def arrays_sha256(self) -> str:
@@ -297,6 +307,12 @@ class CentroidSet:
         prototypes /= np.linalg.norm(prototypes, axis=1, keepdims=True)
         labels = np.concatenate([np.full(len(v), i, dtype=np.int32) for i, v in enumerate(vectors)])
         weight, top, table = choose_prototype_settings(prototypes, labels)
+        texts = [t for p in prompt_lists for t in p]
+        heads = [(i, h) for i, h in enumerate(instruction_of(t) for t in texts) if h is not None]
+        head_vectors = (np.asarray(embedder.embed_many([h for _, h in heads]), dtype=np.float64)
+                        if len(heads) >= MIN_INSTRUCTION_SEEDS else np.zeros((0, prototypes.shape[1])))
+        head_weight, head_table = choose_instruction_weight(
+            prototypes, labels, [i for i, _ in heads] if len(head_vectors) else [], head_vectors, weight, top)
         manifest = {
             "seeds_file": seed_path.name,
             "seeds_sha256": hashlib.sha256(raw).hexdigest(),
@@ -304,11 +320,14 @@ class CentroidSet:
             "prototypes": {"weight": weight, "k": top, "selection": (
                 f"{CV_REPEATS}x{CV_FOLDS}-fold cross-validation over the seed prompts (seeded); accuracy per "
                 "setting below, the centroid-only rule is weight 0"), "cv_accuracy": table},
+            "instruction": {"weight": head_weight, "seeds": len(heads), "selection": (
+                "leave-one-out over the seed prompts shaped 'instruction: pasted text' (each classified without "
+                f"its own prototype); off below {MIN_INSTRUCTION_SEEDS} of them"), "loo_correct": head_table},
         }
         return cls(categories, matrix, mean(easy_prompts), mean(hard_prompts),
                    embedding_model=embedder.model_id, manifest=manifest,
                    prototypes=prototypes.astype(np.float32), prototype_labels=labels,
-                   prototype_weight=weight, prototype_k=top)
+                   prototype_weight=weight, prototype_k=top, instruction_weight=head_weight)
 
 
 def _unit_mean(vectors: np.ndarray) -> np.ndarray:
@@ -352,6 +371,29 @@ def choose_prototype_settings(prototypes: np.ndarray, labels: np.ndarray) -> tup
     best = min(correct, key=lambda key: (-correct[key], key))
     table = {f"weight {w:g}, k {k}": round(c / total, 4) for (w, k), c in sorted(correct.items())}
     return best[0], best[1], table
+
+
+def choose_instruction_weight(
+    prototypes: np.ndarray, labels: np.ndarray, rows: Sequence[int], heads: np.ndarray, weight: float, top: int,
+) -> tuple[float, dict[str, int]]:
+    """The instruction weight with the most seeds right when each seed of the shape (``rows``,
+    with its instruction's embedding in ``heads``) is classified without its own prototype;
+    ties go to the smaller weight. Also the count per weight."""
+    if not len(rows):
+        return 0.0, {}
+    n = int(labels.max()) + 1
+    x = prototypes.astype(np.float64)
+    correct = dict.fromkeys(INSTRUCTION_WEIGHTS, 0)
+    for j, row in enumerate(rows):
+        keep = np.arange(len(x)) != row
+        if min(int((labels[keep] == i).sum()) for i in range(n)) < top:
+            continue
+        whole = _scores(x[keep], labels[keep], x[row][None, :], n, weight, top)[0]
+        head = _scores(x[keep], labels[keep], heads[j][None, :], n, weight, top)[0]
+        for w in INSTRUCTION_WEIGHTS:
+            correct[w] += int(np.argmax((1.0 - w) * whole + w * head) == labels[row])
+    best = min(correct, key=lambda w: (-correct[w], w))
+    return best, {f"weight {w:g}": c for w, c in correct.items()}
 
 
 def _check_prototypes(

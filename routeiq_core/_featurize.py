@@ -11,7 +11,6 @@ centroids again.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -20,6 +19,7 @@ import numpy as np
 
 from ._centroids import CentroidSet
 from ._embedding import Embedder
+from ._instruction import instruction_of
 from ._request import Request
 from ._signals import TextSignals, analyse, complexity_level, complexity_score
 from ._stages import StageClock
@@ -47,27 +47,6 @@ class BatchEmbedder(Protocol):
     """An embedder with a padded, batched forward pass for many texts (``OnnxEmbedder`` has one)."""
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-#: "Summarise this article: <text>": at most this many words before the first line break or
-#: colon followed by white space (not "https://" or "8:30"), within the first 120 characters,
-#: then pasted text at least as long and 40 characters.
-INSTRUCTION_MAX_WORDS = 14
-_INSTRUCTION_END = re.compile(r":(?=\s)|\n")
-
-
-def instruction_of(text: str) -> str | None:
-    """The instruction of an "instruction: pasted text" prompt, or None. The category is read
-    from it as well as from the whole prompt, so that an article about a council vote pasted
-    after "Summarise this:" does not make the task "reasoning"."""
-    found = _INSTRUCTION_END.search(text, 0, 122)
-    if found is None or found.start() > 120:
-        return None
-    cut = found.start()
-    head, body = text[:cut].strip(), text[cut + 1:].strip()
-    if len(head) < 3 or len(head.split()) > INSTRUCTION_MAX_WORDS or len(body) < max(40, len(head)):
-        return None
-    return head
 
 
 def routed_text(request: Request) -> str:
@@ -144,7 +123,7 @@ class Featurizer:
         if embedding is None:
             embedding = self.embedder.embed(routed)
         clock.lap("embed")
-        head = instruction_of(routed)
+        head = instruction_of(routed) if cset.instruction_weight > 0 else None
         query = self._query(request, text, routed, embedding, cset,
                             self.embedder.embed(head) if head is not None else None)
         clock.lap("classify")
@@ -160,7 +139,7 @@ class Featurizer:
             return []
         embed = self.embedder.embed_batch if isinstance(self.embedder, BatchEmbedder) else self.embedder.embed_many
         vectors = embed(routed)
-        heads = [instruction_of(s) for s in routed]
+        heads = [instruction_of(s) if cset.instruction_weight > 0 else None for s in routed]
         with_head = [i for i, h in enumerate(heads) if h is not None]
         head_vectors: dict[int, np.ndarray] = {}
         if with_head:

@@ -261,7 +261,7 @@ def test_prototypes_survive_save_and_load_and_tampering_is_caught(tmp_path: Path
     ("This opening sentence is far too long to be an instruction because it goes on and on and on: body " * 2, None),
 ])
 def test_instruction_of(text: str, head: str | None) -> None:
-    from routeiq_core._featurize import instruction_of
+    from routeiq_core._instruction import instruction_of
 
     assert instruction_of(text) == head
 
@@ -278,3 +278,29 @@ def test_instruction_counts_in_the_category_and_the_signal_never_quotes_the_prom
     mixed = CentroidSet.load().classify(embedder.embed(prompt), embedder.embed("Summarise this article in two sentences"))
     assert mixed.similarities["extraction"] - mixed.similarities["reasoning"] > \
         plain.similarities["extraction"] - plain.similarities["reasoning"]
+
+
+def test_instruction_weight_is_the_leave_one_out_choice_and_off_for_few_seeds(tmp_path: Path,
+                                                                               embedder: OnnxEmbedder) -> None:
+    from routeiq_core._centroids import choose_instruction_weight
+    from routeiq_core._static_embedding import StaticEmbedder
+
+    for cset in (CentroidSet.load(), CentroidSet.load(StaticEmbedder().default_centroids)):
+        info = cset.manifest["instruction"]
+        counts = info["loo_correct"]
+        assert info["seeds"] >= 10 and cset.instruction_weight == info["weight"] > 0
+        assert counts[f"weight {cset.instruction_weight:g}"] == max(counts.values()) > counts["weight 0"]
+    assert choose_instruction_weight(np.eye(3), np.array([0, 1, 2]), [], np.zeros((0, 3)), 0.5, 1) == (0.0, {})
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps(CUSTOM_SEEDS))
+    custom = CentroidSet.build(embedder, seeds)
+    assert custom.instruction_weight == 0.0 and custom.manifest["instruction"]["seeds"] < 10
+
+
+def test_bad_instruction_weight_in_a_manifest_is_refused(tmp_path: Path) -> None:
+    out = CentroidSet.load().save(tmp_path / "c")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["instruction"]["weight"] = 2
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CentroidError, match="instruction weight"):
+        CentroidSet.load(out)
