@@ -46,15 +46,17 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import Field
 
 from ._candidates import Candidate
-from ._ratings import builtin_ratings
+from ._ratings import RatingTable, builtin_ratings
 from ._strategy import BaseStrategy
 from ._types import Classification, Estimate, Query, StrategyParams, StrategyTags
+from .errors import ConfigError, RouteIQWarning
 
 __all__ = ["CentroidParams", "CentroidStrategy"]
 
@@ -106,7 +108,12 @@ def _build_table(candidates: Sequence[Candidate], use_ratings: bool) -> _Candida
 def rating_strengths(candidates: Sequence[Candidate]) -> tuple[tuple[float, ...] | None, dict[str, object]]:
     """Each candidate's strength in rating points (see the module docstring), or None when no
     candidate is rated; and what ``details["ratings"]`` says about them."""
-    table = builtin_ratings()
+    try:
+        table = builtin_ratings()
+    except (ConfigError, OSError, ValueError) as exc:  # a damaged install: route on price tiers, say so
+        warnings.warn(f"built-in ratings unreadable ({type(exc).__name__}: {str(exc)[:120]}); the zero-config "
+                      "strategy uses price tiers (reinstall routeiq)", RouteIQWarning, stacklevel=2)
+        table = RatingTable({}, "none")
     ratings: list[float | None] = []
     sources = set()
     for c in candidates:

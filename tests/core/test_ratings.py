@@ -142,3 +142,19 @@ def test_no_rating_at_all_keeps_the_tiers(embedder: OnnxEmbedder) -> None:
     assert strengths is None and note == {}
     decision = Router(cands, embedder=embedder).decide(HARD_REASONING)
     assert "ratings" not in decision.details
+
+
+def test_unreadable_builtin_ratings_fall_back_to_price_tiers_with_a_warning(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Path) -> None:
+    import routeiq_core._ratings as ratings_module
+    from routeiq_core.errors import RouteIQWarning
+
+    broken = tmp_path / "ratings.json"
+    broken.write_text("{not json")
+    monkeypatch.setattr(ratings_module, "_BUILTIN", broken)
+    monkeypatch.setattr(ratings_module, "_builtin", None)
+    pair = (Candidate(name="a", model="openai/gpt-4.1", input_cost_per_mtok=2, output_cost_per_mtok=8),
+            Candidate(name="b", model="openai/gpt-4.1-nano", input_cost_per_mtok=0.1, output_cost_per_mtok=0.4))
+    with pytest.warns(RouteIQWarning, match="built-in ratings unreadable"):
+        strengths, note = rating_strengths(pair)
+    assert strengths is None and note == {}
