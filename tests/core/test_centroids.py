@@ -304,3 +304,21 @@ def test_bad_instruction_weight_in_a_manifest_is_refused(tmp_path: Path) -> None
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CentroidError, match="instruction weight"):
         CentroidSet.load(out)
+
+
+def test_a_directory_built_before_prototypes_loads_and_classifies_by_centroids(tmp_path: Path,
+                                                                               embedder: OnnxEmbedder) -> None:
+    shipped = CentroidSet.load()
+    plain = CentroidSet(shipped.categories, shipped.matrix, shipped.easy, shipped.hard,
+                        embedding_model=shipped.embedding_model)
+    out = plain.save(tmp_path / "old")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest.pop("instruction")  # what a build of an earlier version wrote: neither setting
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    old = CentroidSet.load(out)
+    assert old.prototypes is None and old.prototype_weight == 0.0 and old.instruction_weight == 0.0
+    prompt = "Summarise this article: The council voted on Tuesday to expand the bike lanes across downtown."
+    vector = embedder.embed(prompt)
+    result = old.classify(vector, embedder.embed("Summarise this article"))  # the instruction is not read
+    assert result.category == old.names[int(np.argmax(old.matrix @ vector))]
+    assert "instruction" not in {s.name for s in Router(embedder=embedder, centroids=out).decide(prompt).signals}
