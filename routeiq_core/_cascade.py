@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from ._instruction import instruction_of
 from ._types import Classification, Signal
 from .errors import ConfigError, RouteIQWarning
 
@@ -88,7 +87,7 @@ class CascadeEmbedder:
                                                                 f"{classification.margin:.3f} >= {self.margin:g})")
         try:
             centroids = self._centroids()
-            head = instruction_of(text) if centroids.instruction_weight > 0 else None
+            head = centroids.instruction(text)
             full = centroids.classify(self.full.embed(text), self.full.embed(head) if head is not None else None)
         except Exception as exc:  # the full model is an upgrade, not a requirement: keep the static answer
             self.failures += 1

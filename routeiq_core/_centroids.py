@@ -158,6 +158,12 @@ class CentroidSet:
         return self._info[category]
 
     # ------------------------------------------------------------------ classify
+    def instruction(self, text: str) -> str | None:
+        """The instruction of ``text`` to embed for :meth:`classify`, or None when there is none
+        or this set does not read instructions (weight 0: sets built before the rule, or from
+        seeds with too few prompts of that shape)."""
+        return instruction_of(text) if self.instruction_weight > 0 else None
+
     def classify(self, embedding: np.ndarray, instruction: np.ndarray | None = None) -> Classification:
         """The category of a prompt's embedding. ``instruction``: the embedding of the prompt's
         instruction alone (the words before ``:`` in "Summarise this article: <text>"); its
@@ -252,18 +258,21 @@ class CentroidSet:
             ],
             arrays_sha256=self.arrays_sha256(),
         )
-        arrays = {"centroids": self.matrix, "easy": self.easy, "hard": self.hard}
-        if self.prototypes is not None and self.prototype_labels is not None:
-            arrays.update(prototypes=self.prototypes, prototype_labels=self.prototype_labels)
+        if self.prototypes is not None:
             manifest["prototypes"] = {**dict(manifest.get("prototypes") or {}),
                                       "weight": self.prototype_weight, "k": self.prototype_k}
         manifest["instruction"] = {**dict(manifest.get("instruction") or {}), "weight": self.instruction_weight}
-        return write_artifact(path, manifest, arrays)
+        return write_artifact(path, manifest, self._arrays())
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a save writes (prototypes only when the set has them)."""
+        arrays = {"centroids": self.matrix, "easy": self.easy, "hard": self.hard}
+        if self.prototypes is not None and self.prototype_labels is not None:
+            arrays.update(prototypes=self.prototypes, prototype_labels=self.prototype_labels)
+        return arrays
 
     def arrays_sha256(self) -> str:
-        extra = () if self.prototypes is None or self.prototype_labels is None else (
-            self.prototypes, self.prototype_labels.astype(np.float32))
-        return _digest(self.matrix, self.easy, self.hard, *extra)
+        return _arrays_sha256(self._arrays())
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -298,8 +307,7 @@ class CentroidSet:
             raise CentroidError(f"{seed_path}: every category and anchor set needs at least 3 prompts")
 
         def mean(texts: list[str]) -> np.ndarray:
-            vec = embedder.embed_many(texts).astype(np.float64).mean(axis=0)
-            return np.asarray(vec / np.linalg.norm(vec), dtype=np.float32)
+            return _unit_mean(np.asarray(embedder.embed_many(texts), dtype=np.float64))
 
         vectors = [np.asarray(embedder.embed_many(p), dtype=np.float64) for p in prompt_lists]
         matrix = np.stack([_unit_mean(v) for v in vectors])
@@ -421,6 +429,13 @@ def _check_prototypes(
     return protos.astype(np.float32), labs.astype(np.int32), float(weight), top
 
 
+def _arrays_sha256(arrays: Mapping[str, np.ndarray]) -> str:
+    """The manifest's ``arrays_sha256``: centroids, anchors and, when present, the prototypes."""
+    extra = (arrays["prototypes"], np.asarray(arrays["prototype_labels"]).astype(np.float32)) if (
+        "prototypes" in arrays and "prototype_labels" in arrays) else ()
+    return _digest(arrays["centroids"], arrays["easy"], arrays["hard"], *extra)
+
+
 def _digest(*arrays: np.ndarray) -> str:
     digest = hashlib.sha256()
     for arr in arrays:
@@ -446,8 +461,6 @@ def _check_stored(root: Path, manifest: Mapping[str, Any], arrays: Mapping[str, 
             raise CentroidError(f"{root}: array {name!r} is not unit-normalised (norms {norms.min():.4f}.."
                                 f"{norms.max():.4f}); rebuild with 'routeiq centroids build'")
     recorded = manifest.get("arrays_sha256")
-    extra = (arrays["prototypes"], np.asarray(arrays["prototype_labels"]).astype(np.float32)) if (
-        "prototypes" in arrays and "prototype_labels" in arrays) else ()
-    if recorded is not None and recorded != _digest(arrays["centroids"], arrays["easy"], arrays["hard"], *extra):
+    if recorded is not None and recorded != _arrays_sha256(arrays):
         raise CentroidError(f"{root}: the arrays do not match the arrays_sha256 recorded in the manifest "
                             "(changed after the build); rebuild with 'routeiq centroids build'")

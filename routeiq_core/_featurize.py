@@ -19,7 +19,6 @@ import numpy as np
 
 from ._centroids import CentroidSet
 from ._embedding import Embedder
-from ._instruction import instruction_of
 from ._request import Request
 from ._signals import TextSignals, analyse, complexity_level, complexity_score
 from ._stages import StageClock
@@ -123,7 +122,7 @@ class Featurizer:
         if embedding is None:
             embedding = self.embedder.embed(routed)
         clock.lap("embed")
-        head = instruction_of(routed) if cset.instruction_weight > 0 else None
+        head = cset.instruction(routed)
         query = self._query(request, text, routed, embedding, cset,
                             self.embedder.embed(head) if head is not None else None)
         clock.lap("classify")
@@ -139,7 +138,7 @@ class Featurizer:
             return []
         embed = self.embedder.embed_batch if isinstance(self.embedder, BatchEmbedder) else self.embedder.embed_many
         vectors = embed(routed)
-        heads = [instruction_of(s) if cset.instruction_weight > 0 else None for s in routed]
+        heads = [cset.instruction(s) for s in routed]
         with_head = [i for i, h in enumerate(heads) if h is not None]
         head_vectors: dict[int, np.ndarray] = {}
         if with_head:
