@@ -302,13 +302,10 @@ def _why_below_chord(key: str, r: Any, centroid: Any) -> str:
 
 def _lift_at_point(r: Any, s: Any) -> float:
     """Quality minus the best mix of single models at the same mean cost (the single models' hull)."""
-    import numpy as np
-
-    from routeiq_core.evaluation import upper_hull
+    from routeiq_core.evaluation import hull_lift
 
     singles = [b for b in r.baselines if b.kind == "model"]
-    hc, hq = upper_hull([b.cost for b in singles], [b.quality for b in singles])
-    return float(s.quality - np.interp(s.cost, hc, hq))
+    return hull_lift([s.cost], [s.quality], [b.cost for b in singles], [b.quality for b in singles])[0]
 
 
 def zero_config_section(runs: list[dict[str, Any]]) -> list[str]:

@@ -23,7 +23,7 @@ the logging router: the report says how many (``matched``) and the intervals sho
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -156,21 +156,19 @@ LOW_OVERLAP = 0.10
 MIN_SERVED, OFTEN_PICKED = 30, 0.10
 
 
-def overlap_warnings(rows: Sequence[LoggedDecision], targets: Sequence[str]) -> list[str]:
-    """What makes the estimates rest on few decisions: little agreement with the served choices,
-    or a candidate the target picks often that rarely served (its reward model is a guess)."""
+def overlap_warnings(rows: Sequence[LoggedDecision], targets: Sequence[str], matched: int) -> list[str]:
+    """What makes the estimates rest on few decisions: little agreement with the served choices
+    (``matched`` of them agree), or a candidate the target picks often that rarely served (its
+    reward model is a guess)."""
     out = []
     n = len(rows)
-    matched = sum(t == row.record.candidate for row, t in zip(rows, targets))
     if n and matched / n < LOW_OVERLAP:
         out.append(f"the target agrees with the served choice on only {matched} of {n} decisions "
                    f"({matched / n:.0%}): IPS and DR rest on those and on the reward model; log with more "
                    "exploration (Exploration(epsilon, top_k=...)) before trusting the point estimates")
-    served: dict[str, int] = defaultdict(int)
-    for row in rows:
-        served[row.record.candidate] += 1
-    for name in sorted(set(targets)):
-        share = targets.count(name) / n
+    served = Counter(row.record.candidate for row in rows)
+    for name, picks in sorted(Counter(targets).items()):
+        share = picks / n
         if share >= OFTEN_PICKED and served.get(name, 0) < MIN_SERVED:
             out.append(f"the target picks {name} on {share:.0%} of decisions, but it served only "
                        f"{served.get(name, 0)}: its predicted outcome is mostly the prior")
@@ -195,7 +193,7 @@ def evaluate_policy(router: Router, rows: Iterable[LoggedDecision], *, profile: 
         out["matched"] = int(sum(t == row.record.candidate for row, t in zip(rated, targets)))
         out["explored"] = int(sum(row.record.propensity < 1.0 for row in rated))
         out["target_share"] = {name: round(targets.count(name) / len(targets), 4) for name in sorted(set(targets))}
-        out["warnings"] = overlap_warnings(rated, targets)
+        out["warnings"] = overlap_warnings(rated, targets, out["matched"])
     if costed:
         targets = target_choices(router, costed, profile)
         cost = [float(row.outcome.cost_usd) for row in costed]  # type: ignore[union-attr,arg-type]

@@ -155,7 +155,7 @@ def test_overlap_warnings_name_the_thin_evidence() -> None:
     rows = [SimpleNamespace(record=SimpleNamespace(candidate="cheap")) for _ in range(95)] + \
         [SimpleNamespace(record=SimpleNamespace(candidate="strong")) for _ in range(5)]
     # the target picks "strong" everywhere: 5 of 100 agree, and "strong" served only 5 times
-    warnings = overlap_warnings(rows, ["strong"] * 100)  # type: ignore[arg-type]
+    warnings = overlap_warnings(rows, ["strong"] * 100, 5)  # type: ignore[arg-type]
     assert any("only 5 of 100 decisions (5%)" in w for w in warnings)
     assert any("picks strong on 100% of decisions, but it served only 5" in w for w in warnings)
-    assert overlap_warnings(rows, ["cheap"] * 95 + ["strong"] * 5) == []  # type: ignore[arg-type]
+    assert overlap_warnings(rows, ["cheap"] * 95 + ["strong"] * 5, 100) == []  # type: ignore[arg-type]
