@@ -1,6 +1,7 @@
 """Decide latency against the bare ONNX forward pass, measured in one run.
 
-Prints, for short (~10 tokens), medium (~100 tokens) and long (~10,000 characters)
+Prints, for short (~10 tokens), medium (~100 tokens), "instruction: pasted text" (~40
+tokens; its instruction is pooled from the same forward pass) and long (~10,000 characters)
 prompts: the bare forward pass (session.run + pooling on prepared token ids) and
 Router.decide() (parse, signals, tokenise, forward, classify, predict, select),
 p50 and p99, and their ratio. Also a 100,000-character prompt against a
@@ -35,6 +36,11 @@ MEDIUM = (
     "code so that database access and publishing do not block each other. Include a short code "
     "example with an async driver and explain the trade-offs."
 )
+# "instruction: pasted text": the category also reads the instruction, pooled from the same forward pass.
+INSTRUCTION = (
+    "Summarise this article in three bullet points: The city council voted on Tuesday to expand the bike "
+    "lane network across downtown, citing safety data and a rise in cycling commuters."
+)
 WORDS = ["routing", "latency", "embedding", "tokenizer", "candidate", "profile", "quality", "budget", "deployment", "model", "request", "decision", "centroid", "signal"]
 
 
@@ -60,6 +66,7 @@ def measure(iterations: int) -> dict:
     texts = {
         "short": SHORT,
         "medium": MEDIUM,
+        "instruction": INSTRUCTION,
         "long_10k_chars": long_text(10_000),
         "tokens_256": long_text(1_300),
         "chars_100k": long_text(100_000),

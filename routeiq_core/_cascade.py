@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ._embedding import embed_with_instruction
 from ._types import Classification, Signal
 from .errors import ConfigError, RouteIQWarning
 
@@ -88,7 +89,8 @@ class CascadeEmbedder:
         try:
             centroids = self._centroids()
             head = centroids.instruction(text)
-            full = centroids.classify(self.full.embed(text), self.full.embed(head) if head is not None else None)
+            full = centroids.classify(*(embed_with_instruction(self.full, text, head) if head is not None
+                                        else (self.full.embed(text), None)))
         except Exception as exc:  # the full model is an upgrade, not a requirement: keep the static answer
             self.failures += 1
             if self.failures == 1:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ._artifacts import read_artifact, write_artifact
-from ._embedding import Embedder
+from ._embedding import Embedder, embed_with_instruction
 from ._instruction import instruction_of
 from ._safe_io import as_path
 from ._types import Classification
@@ -317,7 +317,8 @@ class CentroidSet:
         weight, top, table = choose_prototype_settings(prototypes, labels)
         texts = [t for p in prompt_lists for t in p]
         heads = [(i, h) for i, h in enumerate(instruction_of(t) for t in texts) if h is not None]
-        head_vectors = (np.asarray(embedder.embed_many([h for _, h in heads]), dtype=np.float64)
+        head_vectors = (np.asarray([embed_with_instruction(embedder, texts[i], h)[1] for i, h in heads],
+                                   dtype=np.float64).reshape(len(heads), -1)
                         if len(heads) >= MIN_INSTRUCTION_SEEDS else np.zeros((0, prototypes.shape[1])))
         head_weight, head_table = choose_instruction_weight(
             prototypes, labels, [i for i, _ in heads] if len(head_vectors) else [], head_vectors, weight, top)
@@ -330,7 +331,8 @@ class CentroidSet:
                 "setting below, the centroid-only rule is weight 0"), "cv_accuracy": table},
             "instruction": {"weight": head_weight, "seeds": len(heads), "selection": (
                 "leave-one-out over the seed prompts shaped 'instruction: pasted text' (each classified without "
-                f"its own prototype); off below {MIN_INSTRUCTION_SEEDS} of them"), "loo_correct": head_table},
+                "its own prototype, its instruction embedded as routing embeds it); off below "
+                f"{MIN_INSTRUCTION_SEEDS} of them"), "loo_correct": head_table},
         }
         return cls(categories, matrix, mean(easy_prompts), mean(hard_prompts),
                    embedding_model=embedder.model_id, manifest=manifest,

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ._centroids import CentroidSet
-from ._embedding import Embedder
+from ._embedding import Embedder, embed_with_instruction
 from ._request import Request
 from ._signals import TextSignals, analyse, complexity_level, complexity_score
 from ._stages import StageClock
@@ -119,12 +119,15 @@ class Featurizer:
         cset = self._centroids if self._centroids is not None else self.load()
         clock.lap("load")
         routed = routed_text(request)
-        if embedding is None:
+        head = cset.instruction(routed)
+        head_vector = None
+        if head is not None:  # the instruction comes from the prompt's own forward pass
+            whole, head_vector = embed_with_instruction(self.embedder, routed, head)
+            embedding = whole if embedding is None else embedding
+        elif embedding is None:
             embedding = self.embedder.embed(routed)
         clock.lap("embed")
-        head = cset.instruction(routed)
-        query = self._query(request, text, routed, embedding, cset,
-                            self.embedder.embed(head) if head is not None else None)
+        query = self._query(request, text, routed, embedding, cset, head_vector)
         clock.lap("classify")
         return query
 
@@ -137,14 +140,13 @@ class Featurizer:
         if not routed:
             return []
         embed = self.embedder.embed_batch if isinstance(self.embedder, BatchEmbedder) else self.embedder.embed_many
-        vectors = embed(routed)
         heads = [cset.instruction(s) for s in routed]
-        with_head = [i for i, h in enumerate(heads) if h is not None]
-        head_vectors: dict[int, np.ndarray] = {}
-        if with_head:
-            embedded = embed([heads[i] for i in with_head])  # type: ignore[misc]
-            head_vectors = {i: embedded[j] for j, i in enumerate(with_head)}
-        return [self._query(r, t, s, vectors[i], cset, head_vectors.get(i))
+        # A prompt with an instruction is embedded with it, as featurize does; the rest in one batch.
+        pairs = {i: embed_with_instruction(self.embedder, routed[i], h) for i, h in enumerate(heads) if h is not None}
+        rest = [i for i in range(len(routed)) if i not in pairs]
+        batched = dict(zip(rest, embed([routed[i] for i in rest]))) if rest else {}
+        return [self._query(r, t, s, pairs[i][0] if i in pairs else batched[i], cset,
+                            pairs[i][1] if i in pairs else None)
                 for i, (r, t, s) in enumerate(zip(requests, texts, routed))]
 
     def without_embedding(self, request: Request) -> Query:

@@ -280,6 +280,40 @@ def test_instruction_counts_in_the_category_and_the_signal_never_quotes_the_prom
         plain.similarities["extraction"] - plain.similarities["reasoning"]
 
 
+def test_an_instruction_prompt_costs_one_forward_pass_alone_and_in_a_batch() -> None:
+    """decide() on "instruction: pasted text" runs the model once (the instruction is pooled from the
+    prompt's own pass), and decide_batch classifies it exactly as decide() does."""
+    emb = OnnxEmbedder(cache_size=0)
+    emb.load()
+    real, runs = emb._session, []
+
+    class Counting:
+        def run(self, *args: object, **kwargs: object) -> object:
+            runs.append(1)
+            return real.run(*args, **kwargs)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    emb._session = Counting()
+    router = Router(embedder=emb)
+    prompts = ["Summarise this article in two sentences: The city council voted on Tuesday to expand the bike "
+               "lane network across downtown, citing safety data and a rise in cycling commuters.",
+               "Fix the bug in this function:\ndef add(a, b):\n    return a - b\nIt should return the sum.",
+               "What is the capital of Australia?"]
+    single = []
+    for prompt in prompts:
+        runs.clear()
+        single.append(router.decide(prompt))
+        assert len(runs) == 1, prompt
+    assert sum(s.name == "instruction" for d in single for s in d.signals) == 2
+    batch = router.decide_batch(prompts)
+    for one, many in zip(single, batch):
+        assert many.category == one.category
+        assert many.query.classification.similarities == pytest.approx(one.query.classification.similarities,
+                                                                        abs=1e-5)
+
+
 def test_instruction_weight_is_the_leave_one_out_choice_and_off_for_few_seeds(tmp_path: Path,
                                                                                embedder: OnnxEmbedder) -> None:
     from routeiq_core._centroids import choose_instruction_weight

@@ -20,6 +20,7 @@ from routeiq_core._embedding import (
     default_model_path,
     sha256_file,
 )
+from routeiq_core.errors import EmbeddingError
 
 TEXTS = [
     "hi",
@@ -197,3 +198,62 @@ def test_the_fast_truncation_gives_exactly_the_pieces_of_the_whole_window() -> N
     texts += ["a" * 10_000, "word " * 3000, ("x" * 900 + " ") * 12, "short text"]
     for text in texts:
         assert truncated_pieces(lambda t: encode_pieces(tokenizer, t), text) == slow(text), text[:60]
+
+
+class _CountingSession:
+    """The real onnxruntime session, with its forward passes counted."""
+
+    def __init__(self, session: object) -> None:
+        self.session, self.runs = session, 0
+
+    def run(self, *args: object, **kwargs: object) -> object:
+        self.runs += 1
+        return self.session.run(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.session, name)
+
+
+INSTRUCTION_PROMPT = ("Summarise this article in two sentences: The city council voted on Tuesday to expand the "
+                      "bike lane network across downtown, citing safety data and a rise in cycling commuters.")
+
+
+def test_an_instruction_is_pooled_from_the_prompts_own_forward_pass() -> None:
+    """embed_with_instruction runs the model once: the whole vector is embed()'s, bitwise, and the
+    instruction's is the mean of its word pieces' hidden states in that pass (a plain onnxruntime
+    run as the reference); a second call is served from the cache."""
+    emb = OnnxEmbedder()
+    emb.load()
+    counting = _CountingSession(emb._session)
+    emb._session = counting
+    head = "Summarise this article in two sentences"
+    whole, vec = emb.embed_with_instruction(INSTRUCTION_PROMPT, head)
+    assert counting.runs == 1
+    assert emb.embed_with_instruction(INSTRUCTION_PROMPT, head) == (whole, vec) and counting.runs == 1
+    assert emb.embed(INSTRUCTION_PROMPT) is whole and counting.runs == 1  # the cache holds the whole vector too
+    assert np.array_equal(whole, OnnxEmbedder(cache_size=0).embed(INSTRUCTION_PROMPT))
+
+    session = ort.InferenceSession(str(default_model_path()), providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    ids = np.array([tokenizer.encode(INSTRUCTION_PROMPT).ids], dtype=np.int64)
+    n = len(tokenizer.encode(head, add_special_tokens=False).ids)
+    hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                "token_type_ids": np.zeros_like(ids)})[0][0]
+    reference = hidden[1:1 + n].mean(axis=0)
+    assert np.allclose(vec, reference / np.linalg.norm(reference), atol=1e-6)
+    assert vec.dtype == np.float32 and not vec.flags.writeable
+    alone = emb.embed(head)  # the instruction embedded on its own: close, not the same (it sees the text)
+    assert 0.7 < float(vec @ alone) < 0.9999
+
+
+def test_an_instruction_that_does_not_open_the_text_is_embedded_on_its_own(uncached: OnnxEmbedder) -> None:
+    """Not the text's first word pieces (another phrase, or longer than the head the truncation keeps):
+    both are embedded on their own; a wrong type is an EmbeddingError."""
+    for head in ("Translate this email", "bike " * 130):
+        whole, vec = uncached.embed_with_instruction(INSTRUCTION_PROMPT, head)
+        assert np.array_equal(whole, uncached.embed(INSTRUCTION_PROMPT))
+        assert np.array_equal(vec, uncached.embed(head))
+    with pytest.raises(EmbeddingError, match="expects two str"):
+        uncached.embed_with_instruction(INSTRUCTION_PROMPT, None)  # type: ignore[arg-type]
