@@ -124,7 +124,9 @@ class FeaturizeStage:
     """The featurize stage under a deadline: the query, and a note when the deadline passed.
 
     Without a deadline the stage runs inline in the caller's thread (no hand-off cost);
-    the async path always runs it on the pool, never on the event loop. Past the deadline
+    the async path runs it on the pool, never on the event loop. An inline embedder (the static
+    table, ``Featurizer.inline``) runs on the caller's thread in every case: a 10,000-character
+    prompt costs it about a millisecond, less than the hand-off, and it cannot hang. Past the deadline
     the query is built from the request's text signals alone (no embedding, no category),
     the note says so, and ``deadline_exceeded`` is counted.
     """
@@ -139,7 +141,7 @@ class FeaturizeStage:
         return self._pool if self._pool is not None else shared_pool()
 
     def run(self, request: Request, clock: StageClock, deadline_ms: float | None) -> tuple[Query, str | None]:
-        if deadline_ms is None:
+        if deadline_ms is None or self.featurizer.inline:
             return self._counted(self.featurizer.featurize(request, clock=clock)), None
         inner = StageClock()
         clock.start()
@@ -152,6 +154,8 @@ class FeaturizeStage:
         return self._counted(query), None
 
     async def arun(self, request: Request, clock: StageClock, deadline_ms: float | None) -> tuple[Query, str | None]:
+        if self.featurizer.inline:
+            return self._counted(self.featurizer.featurize(request, clock=clock)), None
         inner = StageClock()
         clock.start()
         timeout = None if deadline_ms is None else deadline_ms / 1e3
@@ -165,7 +169,7 @@ class FeaturizeStage:
 
     def run_many(self, requests: Sequence[Request], deadline_ms: float | None) -> list[tuple[Query, str | None]]:
         """Batch twin: one deadline of ``deadline_ms`` per request for the whole batch."""
-        if deadline_ms is None:
+        if deadline_ms is None or self.featurizer.inline:
             return [(self._counted(q), None) for q in self.featurizer.featurize_many(requests)]
         try:
             queries = self.pool.run(lambda: self.featurizer.featurize_many(requests),

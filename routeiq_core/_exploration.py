@@ -44,6 +44,8 @@ class Exploration:
     """
 
     name = "exploration"
+    #: No I/O on the request path (the LiteLLM adapter may then decide on the event loop).
+    inline = True
 
     def __init__(self, epsilon: float = 0.05, *, top_k: int = 3, max_cost_ratio: float = 3.0,
                  seed: int | None = None) -> None:

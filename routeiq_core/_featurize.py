@@ -87,6 +87,14 @@ class Featurizer:
     def loaded(self) -> bool:
         return self._centroids is not None
 
+    @property
+    def inline(self) -> bool:
+        """Whether the stage runs on the caller's thread even in async code and under a deadline:
+        once loaded, for an embedder that says ``inline = True`` (the static table: microseconds of
+        work holding the GIL, nothing native that can hang). The ONNX model and the cascade, whose
+        escalations run it, go to the embedding pool."""
+        return self._centroids is not None and getattr(self.embedder, "inline", False) is True
+
     def load(self) -> CentroidSet:
         """Load the embedding model and the centroids (once; thread-safe) and return the centroids."""
         if self._centroids is None:

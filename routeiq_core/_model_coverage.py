@@ -67,6 +67,8 @@ class TrainedModelsCheck(RouterExtension):
     """Warns in a decision when no ranked candidate is known to the trained strategy."""
 
     name = "trained-models"
+    #: No I/O on the request path (the LiteLLM adapter may then decide on the event loop).
+    inline = True
 
     def __init__(self, strategy_name: str, candidates: Sequence[Candidate], trained: Sequence[str]) -> None:
         self._trained = tuple(trained)

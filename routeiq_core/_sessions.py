@@ -86,6 +86,13 @@ class Sessions:
         self.store = open_store(store)
         self._warned_value = False
 
+    @property
+    def inline(self) -> bool:
+        """No I/O on the request path with the in-process store (Redis is a round trip)."""
+        from .state import MemoryStore
+
+        return isinstance(self.store, MemoryStore)
+
     # ------------------------------------------------------------------ the stored pin
     def _load(self, key: str) -> dict[str, Any] | None:
         raw = self.store.get(f"session:{key}")

@@ -29,7 +29,7 @@ import struct
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -110,6 +110,11 @@ class StaticEmbedder:
         source_model: the sha256 the table's manifest must name as its source (default: the pinned
             model's); ``None`` skips the check (a model2vec directory has no such manifest).
     """
+
+    #: Its work is a few hundred microseconds of Python and numpy holding the GIL, with no native
+    #: code that can hang: async and deadline-bound decisions run it on the caller's thread, since
+    #: handing it to a pool thread and back cost more than the embedding (see ``Featurizer.inline``).
+    inline: ClassVar[bool] = True
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *,
                  source_model: str | None = DEFAULT_MODEL_SHA256) -> None:

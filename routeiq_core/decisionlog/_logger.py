@@ -84,6 +84,8 @@ class DecisionLogger:
     """
 
     name = "decision-log"
+    #: No I/O on the request path (the LiteLLM adapter may then decide on the event loop).
+    inline = True
 
     def __init__(self, log: str | DecisionLog, *, store_embeddings: bool = True, store_prompts: bool = False,
                  max_queue: int = 10_000, batch_size: int = 256, counters: Counters | None = None,

@@ -92,6 +92,14 @@ class OpenTelemetryExtension:
         meter.create_observable_counter("routeiq.degradations", callbacks=[self._observe], unit="{event}",
                                         description="Degradations the requests survived, by kind")
 
+    @property
+    def inline(self) -> bool:
+        """No I/O on the request path while no OpenTelemetry SDK is configured (the API's no-op and
+        proxy providers); a configured SDK's span processors may export synchronously."""
+        if self._trace is None:
+            return True
+        return type(self._trace.get_tracer_provider()).__name__ in ("ProxyTracerProvider", "NoOpTracerProvider")
+
     def bind_router(self, router: Any) -> None:
         if self._trace is not None:  # every router's counters feed routeiq.degradations
             self._routers.append(router.counters)

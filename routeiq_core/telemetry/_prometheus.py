@@ -80,6 +80,8 @@ class PrometheusMetrics:
     """Counts each decision into the Prometheus metrics (an after-decision extension)."""
 
     name = "prometheus"
+    #: No I/O on the request path (the LiteLLM adapter may then decide on the event loop).
+    inline = True
 
     def __init__(self) -> None:
         self.metrics = _shared()

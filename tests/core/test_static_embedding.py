@@ -214,3 +214,38 @@ def test_a_failing_full_model_leaves_the_static_decision(tmp_path: Path) -> None
     assert all(next(s for s in d.signals if s.name == "embedder").detail.startswith("static (the full model failed")
                for d in decisions)
     assert router.counters.get("escalations") == 0
+
+
+def test_the_static_table_runs_on_the_callers_thread_and_the_onnx_model_on_the_pool() -> None:
+    """A loaded static table embeds on the caller's thread in adecide() and under a deadline (a
+    millisecond at most, nothing native that can hang); the ONNX model goes to the embedding pool,
+    and so does the static table's first, loading, call."""
+    import asyncio
+    import threading
+
+    from routeiq_core import OnnxEmbedder
+
+    def threads(embedder: Any) -> tuple[bool, list[bool]]:
+        seen: list[int] = []
+        embed = embedder.embed
+
+        def recording(text: str) -> np.ndarray:
+            seen.append(threading.get_ident())
+            return embed(text)
+
+        embedder.embed = recording
+        router = Router(embedder=embedder, deadline_ms=5000)
+        cold = router.featurizer.inline
+        router.decide("warm up")
+
+        async def main() -> int:
+            await router.adecide("What is the capital of Australia?")
+            return threading.get_ident()
+
+        loop = asyncio.run(main())
+        router.decide("Summarise the plot of Hamlet.")
+        here = threading.get_ident()
+        return cold, [seen[0] == here, seen[1] == loop, seen[2] == here]
+
+    assert threads(StaticEmbedder()) == (False, [False, True, True])  # the first call loads on the pool
+    assert threads(OnnxEmbedder(cache_size=0)) == (False, [False, False, False])

@@ -70,3 +70,49 @@ def test_stamp_merges_into_existing_spend_logs_metadata() -> None:
         "routeiq_confidence": None,
         "routeiq_fallback": True,
     }
+
+
+def _thread_of_decide(engine: RoutingEngine) -> tuple[int, int]:
+    """(the event loop's thread, the thread engine.decide ran on) for one adecide on GROUP."""
+    import asyncio
+    import threading
+
+    seen: list[int] = []
+    decide = engine.decide
+
+    def recording(*args: Any, **kwargs: Any) -> Pick:
+        seen.append(threading.get_ident())
+        return decide(*args, **kwargs)
+
+    engine.decide = recording  # type: ignore[method-assign]
+    engine.warm_up(GROUP)
+    inputs = engine.inputs([{"role": "user", "content": "What is the capital of Australia?"}], None, {"metadata": {}})
+
+    async def main() -> int:
+        pick = await engine.adecide(GROUP, GROUP, {}, inputs, group="g")
+        assert pick.decision is not None and pick.fallback_reason is None
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    return loop_thread, seen[0]
+
+
+def test_a_static_router_decides_on_the_event_loop_and_the_onnx_model_on_a_thread(tmp_path: Any) -> None:
+    """The hop to a thread and back cost more than a static decision (benchmarks/litellm_overhead.py):
+    with the static embedder and extensions without I/O (here the decision log's queue), adecide runs
+    on the event loop; the ONNX model, or a static router with plugins' decision hooks, keeps the engine's pool."""
+    from routeiq_litellm._engine import _decides_inline
+    from routeiq_litellm.settings import load_settings
+
+    log = f"sqlite:///{tmp_path / 'log.db'}"
+    static = RoutingEngine(load_settings({"embedder": "static", "log": log}))
+    loop_thread, ran_on = _thread_of_decide(static)
+    assert ran_on == loop_thread and _decides_inline(static.router_for(GROUP))
+    full = RoutingEngine(load_settings({"embedder": "full"}))
+    loop_thread, ran_on = _thread_of_decide(full)
+    assert ran_on != loop_thread and not _decides_inline(full.router_for(GROUP))
+    hooked = RoutingEngine(load_settings({"embedder": "static", "decision_hooks": True}))
+    loop_thread, ran_on = _thread_of_decide(hooked)
+    assert ran_on != loop_thread
+    unloaded = RoutingEngine(load_settings({"embedder": "static"}))
+    assert not _decides_inline(unloaded.router_for(GROUP))  # the first decision loads it on the pool
