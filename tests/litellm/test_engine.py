@@ -105,7 +105,9 @@ def test_a_static_router_decides_on_the_event_loop_and_the_onnx_model_on_a_threa
     from routeiq_litellm.settings import load_settings
 
     log = f"sqlite:///{tmp_path / 'log.db'}"
-    static = RoutingEngine(load_settings({"embedder": "static", "log": log}))
+    # telemetry off: another test may have configured an OpenTelemetry SDK for the whole process,
+    # and its span processors may export synchronously (then the decision keeps the thread)
+    static = RoutingEngine(load_settings({"embedder": "static", "log": log, "telemetry": False}))
     loop_thread, ran_on = _thread_of_decide(static)
     assert ran_on == loop_thread and _decides_inline(static.router_for(GROUP))
     full = RoutingEngine(load_settings({"embedder": "full"}))
