@@ -6,7 +6,7 @@ and with RouteIQ on the static embedder (``ROUTEIQ_EMBEDDER=static``). Each gets
 number of chat requests from an asyncio client with a fixed concurrency, after a warm-up, and
 prints requests/s and client-side p50/p99 latency, in one run.
 
-    python benchmarks/proxy_load.py [--requests 600] [--concurrency 16] [--workers 2]
+    python benchmarks/proxy_load.py [--requests 600] [--concurrency 16] [--workers 2] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -121,14 +121,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the three variants this many times, in turn (a busy machine moves shuffle "
+                        "alone by tens of percent between runs); each round's ratios and the median are printed")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="routeiq-load-"))
-    results = {v: run_variant(v, args, folder) for v in ("shuffle", "routeiq-full", "routeiq-static")}
+    variants = ("shuffle", "routeiq-full", "routeiq-static")
+    rounds = [{v: run_variant(v, args, folder) for v in variants} for _ in range(max(1, args.rounds))]
     print(f"{args.requests} requests, concurrency {args.concurrency}, {args.workers} workers, {os.cpu_count()} CPUs")
-    print(f"{'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs shuffle':>11}")
-    for name, r in results.items():
-        print(f"{name:<16} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {int(r['errors']):>7} "
-              f"{r['rps'] / results['shuffle']['rps']:>10.2f}x")
+    print(f"{'round':<6} {'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs shuffle':>11}")
+    for i, results in enumerate(rounds, start=1):
+        for name, r in results.items():
+            print(f"{i:<6} {name:<16} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {int(r['errors']):>7} "
+                  f"{r['rps'] / results['shuffle']['rps']:>10.2f}x")
+    if len(rounds) > 1:
+        for name in variants[1:]:
+            ratios = [r[name]["rps"] / r["shuffle"]["rps"] for r in rounds]
+            print(f"median {name} / shuffle over {len(rounds)} rounds: {statistics.median(ratios):.2f}x "
+                  f"(each: {', '.join(f'{x:.2f}x' for x in ratios)})")
 
 
 if __name__ == "__main__":
