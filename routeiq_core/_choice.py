@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._candidates import Candidate
 from ._decision import Ranking
@@ -34,6 +35,33 @@ class Choice:
         return self.order[0]
 
 
+class _Prices(NamedTuple):
+    """A candidate pool's names and prices as plain lists, built once per pool."""
+
+    candidates: Sequence[Candidate]
+    names: list[str]
+    input_per_mtok: list[float]
+    output_per_mtok: list[float]
+
+
+# Keyed by identity: the Router passes the same tuple while its candidate set is unchanged.
+_PRICES: dict[int, _Prices] = {}
+
+
+def _prices(candidates: Sequence[Candidate]) -> _Prices:
+    hit = _PRICES.get(id(candidates))
+    if hit is not None and hit.candidates is candidates:
+        return hit
+    table = _Prices(candidates, [c.name for c in candidates], [c.input_cost_per_mtok for c in candidates],
+                    [c.output_cost_per_mtok for c in candidates])
+    if not isinstance(candidates, tuple):  # a list may change after this call: not kept
+        return table
+    if len(_PRICES) >= 64:
+        _PRICES.clear()
+    _PRICES[id(candidates)] = table
+    return table
+
+
 def choose(
     candidates: Sequence[Candidate],
     quality: list[float],
@@ -45,11 +73,12 @@ def choose(
     """Rank ``candidates`` by the profile's utility; ``pin`` (a candidate name) goes first if present."""
     predicted = estimate.cost
     tin, tout = query.input_tokens, query.output_tokens
-    costs = [
-        float(predicted[c.name]) if predicted and c.name in predicted else c.expected_cost(tin, tout)
-        for c in candidates
-    ]
-    order, utils = rank_indices(quality, costs, profile.cost_weight, [c.name for c in candidates])
+    prices = _prices(candidates)
+    # Candidate.expected_cost's formula, on the pool's price lists (no call per candidate).
+    costs = [(a * tin + b * tout) / 1e6 for a, b in zip(prices.input_per_mtok, prices.output_per_mtok)]
+    if predicted:
+        costs = [float(predicted[n]) if n in predicted else c for n, c in zip(prices.names, costs)]
+    order, utils = rank_indices(quality, costs, profile.cost_weight, prices.names)
     pinned = False
     if pin is not None:
         at = next((k for k, i in enumerate(order) if candidates[i].name == pin), None)

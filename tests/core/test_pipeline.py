@@ -76,6 +76,25 @@ def test_pin_moves_an_eligible_candidate_first() -> None:
     assert [a.name for a in pinned.ranking[1:]] == [a.name for a in plain.ranking if a.name != "local"]
 
 
+def test_choice_costs_are_each_candidates_expected_cost_and_follow_a_changed_pool() -> None:
+    """The choice stage keeps a pool's prices as lists (built once per candidate tuple): the costs
+    are still ``Candidate.expected_cost``'s, a strategy's predicted cost still wins, and a list
+    pool changed between calls is priced as it is now."""
+    query = routeiq_core.Query(text="x", input_tokens=1234, output_tokens=567)
+    pool = tuple(CANDIDATES)
+    est = Estimate(quality={"small": 0.5, "strong": 0.9, "local": 0.1})
+    for _ in range(2):  # the second call reads the kept table
+        choice = choose(pool, [0.5, 0.9, 0.1], est, query, BUILTIN_PROFILES["auto"])
+        assert choice.costs == [c.expected_cost(1234, 567) for c in pool]
+    predicted = Estimate(quality=est.quality, cost={"strong": 0.5})
+    costs = choose(pool, [0.5, 0.9, 0.1], predicted, query, BUILTIN_PROFILES["auto"]).costs
+    assert costs == [pool[0].expected_cost(1234, 567), 0.5, 0.0]
+    listed = list(CANDIDATES)
+    choose(listed, [0.5, 0.9, 0.1], est, query, BUILTIN_PROFILES["auto"])
+    listed[0] = Candidate(name="small", model="openai/gpt-4o-mini", input_cost_per_mtok=1.0, output_cost_per_mtok=2.0)
+    assert choose(listed, [0.5, 0.9, 0.1], est, query, BUILTIN_PROFILES["auto"]).costs[0] == (1234 + 2 * 567) / 1e6
+
+
 # ---------------------------------------------------------------------- extensions
 class _Narrow(RouterExtension):
     name = "narrow"
