@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import secrets
 import signal
@@ -150,7 +151,7 @@ def main() -> None:
         for name, r in results.items():
             print(f"{i:<6} {name:<16} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {int(r['errors']):>7} "
                   f"{r['rps'] / results['shuffle']['rps']:>10.2f}x "
-                  f"{'-' if r['busiest'] != r['busiest'] else format(r['busiest'], '.0%'):>15}")
+                  f"{'-' if math.isnan(r['busiest']) else format(r['busiest'], '.0%'):>15}")
     if len(rounds) > 1:
         for name in variants[1:]:
             ratios = [r[name]["rps"] / r["shuffle"]["rps"] for r in rounds]
