@@ -274,6 +274,20 @@ class CentroidSet:
     def arrays_sha256(self) -> str:
         return _arrays_sha256(self._arrays())
 
+    def largest_difference(self, other: CentroidSet) -> float:
+        """The largest absolute difference between this set's arrays and ``other``'s; infinite when
+        the categories, shapes, prototype labels or rule settings differ. A rebuild with another
+        numpy or onnxruntime build differs in the last float bits (so its sha256 does too)."""
+        mine, theirs = self._arrays(), other._arrays()
+        settings = (self.names, self.prototype_weight, self.prototype_k, self.instruction_weight)
+        if settings != (other.names, other.prototype_weight, other.prototype_k, other.instruction_weight) \
+                or mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):
+            return math.inf
+        if not np.array_equal(mine.get("prototype_labels", 0), theirs.get("prototype_labels", 0)):
+            return math.inf
+        return max(float(np.max(np.abs(mine[k].astype(np.float64) - theirs[k].astype(np.float64))))
+                   for k in mine if mine[k].dtype.kind == "f")
+
     # ------------------------------------------------------------------ building
     @classmethod
     def build(cls, embedder: Embedder, seeds: str | os.PathLike[str] | None = None) -> CentroidSet:
