@@ -9,9 +9,9 @@ with a model name and two prices and still get sensible routing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,7 +20,9 @@ from ._safe_io import as_path
 from ._validation import format_validation_error
 from .errors import CandidateError, NoCandidatesError
 
-__all__ = ["CAPABILITIES", "TIER_NAMES", "Candidate", "Catalog", "load_candidates"]
+__all__ = ["CAPABILITIES", "TIER_NAMES", "Candidate", "Catalog", "PoolCache", "load_candidates"]
+
+T = TypeVar("T")
 
 CAPABILITIES = frozenset({"reasoning", "tools", "vision", "audio", "json", "long_context", "code"})
 
@@ -267,3 +269,31 @@ def as_catalog(candidates: CandidatesLike | None) -> Catalog:
     if not catalog.candidates:
         raise NoCandidatesError("no candidates: pass at least one Candidate (or use the built-in catalog)")
     return catalog
+
+
+class PoolCache(Generic[T]):
+    """A value computed from a candidate pool, kept while callers pass the same pool object.
+
+    Keyed by identity: the Router passes one tuple while its candidate set is unchanged, so a
+    lookup is a dict get and an ``is``. The pool itself is held, so its id cannot be reused by
+    another object while the entry lives; the cache is cleared when ``size`` pools are kept.
+    Only tuples are kept unless ``keep_mutable``: a list may be changed in place after a call.
+    """
+
+    __slots__ = ("_build", "_entries", "_keep_mutable", "_size")
+
+    def __init__(self, build: Callable[[Sequence[Candidate]], T], *, size: int = 64,
+                 keep_mutable: bool = False) -> None:
+        self._build, self._size, self._keep_mutable = build, size, keep_mutable
+        self._entries: dict[int, tuple[Sequence[Candidate], T]] = {}
+
+    def __call__(self, candidates: Sequence[Candidate]) -> T:
+        hit = self._entries.get(id(candidates))
+        if hit is not None and hit[0] is candidates:
+            return hit[1]
+        value = self._build(candidates)
+        if self._keep_mutable or isinstance(candidates, tuple):
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[id(candidates)] = (candidates, value)
+        return value

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
-from ._candidates import Candidate
+from ._candidates import Candidate, PoolCache
 from ._ratings import RatingTable, builtin_ratings
 from ._strategy import BaseStrategy
 from ._types import Classification, Estimate, Query, StrategyParams, StrategyTags
@@ -182,7 +182,8 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
 
     def __init__(self, params: StrategyParams | Mapping[str, object] | None = None, /, **overrides: object) -> None:
         super().__init__(params, **overrides)
-        self._tables: dict[int, tuple[Sequence[Candidate], _CandidateTable]] = {}
+        # Lists too, as before: the evaluation harness passes its candidates as one list per run.
+        self._table = PoolCache(lambda pool: _build_table(pool, self.params.use_ratings), size=32, keep_mutable=True)
         #: category -> candidate name -> [successes, failures]
         self._evidence: dict[str, dict[str, list[float]]] = {}
         self._lock = threading.Lock()
@@ -280,17 +281,6 @@ class CentroidStrategy(BaseStrategy[CentroidParams]):
             q -= p.missing_tools_penalty * lacks_tools * agentic
             quality[name] = min(1.0, max(0.0, q))
         return quality
-
-    def _table(self, candidates: Sequence[Candidate]) -> _CandidateTable:
-        # Keyed by identity: the Router passes the same tuple while the candidate set is unchanged.
-        cached = self._tables.get(id(candidates))
-        if cached is not None and cached[0] is candidates:
-            return cached[1]
-        table = _build_table(candidates, self.params.use_ratings)
-        if len(self._tables) >= 32:
-            self._tables.clear()
-        self._tables[id(candidates)] = (candidates, table)
-        return table
 
     @staticmethod
     def required_tier(classification: Classification | None, complexity: int) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ._candidates import Candidate
+from ._candidates import Candidate, PoolCache
 from ._decision import Ranking
 from ._profiles import Profile, rank_indices
 from ._types import Estimate, Query
@@ -38,28 +38,13 @@ class Choice:
 class _Prices(NamedTuple):
     """A candidate pool's names and prices as plain lists, built once per pool."""
 
-    candidates: Sequence[Candidate]
     names: list[str]
     input_per_mtok: list[float]
     output_per_mtok: list[float]
 
 
-# Keyed by identity: the Router passes the same tuple while its candidate set is unchanged.
-_PRICES: dict[int, _Prices] = {}
-
-
-def _prices(candidates: Sequence[Candidate]) -> _Prices:
-    hit = _PRICES.get(id(candidates))
-    if hit is not None and hit.candidates is candidates:
-        return hit
-    table = _Prices(candidates, [c.name for c in candidates], [c.input_cost_per_mtok for c in candidates],
-                    [c.output_cost_per_mtok for c in candidates])
-    if not isinstance(candidates, tuple):  # a list may change after this call: not kept
-        return table
-    if len(_PRICES) >= 64:
-        _PRICES.clear()
-    _PRICES[id(candidates)] = table
-    return table
+_prices = PoolCache(lambda pool: _Prices([c.name for c in pool], [c.input_cost_per_mtok for c in pool],
+                                         [c.output_cost_per_mtok for c in pool]))
 
 
 def choose(

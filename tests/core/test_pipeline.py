@@ -24,6 +24,7 @@ from routeiq_core import (
     RouterExtension,
     parse_request,
 )
+from routeiq_core._candidates import PoolCache
 from routeiq_core._choice import choose
 from routeiq_core._eligibility import eligible_candidates
 from routeiq_core._profiles import BUILTIN_PROFILES
@@ -93,6 +94,26 @@ def test_choice_costs_are_each_candidates_expected_cost_and_follow_a_changed_poo
     choose(listed, [0.5, 0.9, 0.1], est, query, BUILTIN_PROFILES["auto"])
     listed[0] = Candidate(name="small", model="openai/gpt-4o-mini", input_cost_per_mtok=1.0, output_cost_per_mtok=2.0)
     assert choose(listed, [0.5, 0.9, 0.1], est, query, BUILTIN_PROFILES["auto"]).costs[0] == (1234 + 2 * 567) / 1e6
+
+
+
+def test_pool_cache_keeps_tuples_builds_lists_afresh_and_stays_bounded() -> None:
+    """One build per candidate tuple; a list is rebuilt on every call unless ``keep_mutable``
+    (the centroid strategy's table); the cache forgets everything when it is full."""
+    builds: list[int] = []
+    cache = PoolCache(lambda pool: builds.append(len(pool)) or len(pool), size=2)
+    pools = [tuple(CANDIDATES), tuple(CANDIDATES[:2]), tuple(CANDIDATES[:1])]
+    assert [cache(pools[0]), cache(pools[0]), cache(pools[1]), cache(pools[0])] == [3, 3, 2, 3]
+    assert builds == [3, 2]
+    cache(pools[2])  # a third pool: the cache was full, so it starts over
+    cache(pools[0])
+    assert builds == [3, 2, 1, 3]
+    listed = list(CANDIDATES)
+    cache(listed), cache(listed)
+    assert builds[-2:] == [3, 3]
+    keeping = PoolCache(lambda pool: builds.append(-len(pool)) or len(pool), keep_mutable=True)
+    keeping(listed), keeping(listed)
+    assert builds[-1] == -3 and builds.count(-3) == 1
 
 
 # ---------------------------------------------------------------------- extensions
