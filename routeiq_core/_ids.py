@@ -8,6 +8,7 @@ made within one millisecond in order, the variant, and 62 random bits.
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 import uuid
@@ -15,6 +16,10 @@ import uuid
 __all__ = ["id_time", "is_decision_id", "new_decision_id"]
 
 _lock = threading.Lock()
+# The 62 random bits: a private generator seeded from os.urandom, not a system call per id (a
+# user's random.seed() cannot make two processes repeat ids); reseeded in a forked child.
+_random = random.Random()
+os.register_at_fork(after_in_child=_random.seed)
 _last_ms = 0
 _seq = 0
 
@@ -32,7 +37,7 @@ def new_decision_id() -> str:
         else:
             _last_ms, _seq = ms, 0
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = _random.getrandbits(62)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
     h = f"{value:032x}"  # str(uuid.UUID(int=value)), without building the object (5x faster)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -24,6 +24,7 @@ uses that directory's own tokenizer.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import threading
@@ -176,10 +177,10 @@ class StaticEmbedder:
         """The normalised mean of the rows of ``ids`` (what :meth:`embed` does after tokenising)."""
         assert self._table is not None
         vec = self._sum(np.asarray(ids, dtype=np.intp))  # the mean's direction: it is normalised anyway
-        norm = float(np.sqrt(vec @ vec))
-        if not np.isfinite(norm) or norm == 0.0:  # pieces that cancel out: the [UNK] row instead
+        norm = math.sqrt(float(vec @ vec))  # math on one number: numpy's per-call cost is the larger
+        if not math.isfinite(norm) or norm == 0.0:  # pieces that cancel out: the [UNK] row instead
             vec = self._sum(np.asarray([self._unk], dtype=np.intp))
-            norm = float(np.sqrt(vec @ vec)) or 1.0
+            norm = math.sqrt(float(vec @ vec)) or 1.0
         out: np.ndarray = (vec / norm).astype(np.float32, copy=False)
         return out
 

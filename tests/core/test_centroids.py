@@ -224,6 +224,39 @@ def test_shipped_sets_carry_prototypes_chosen_by_cross_validation() -> None:
         assert chosen == max(table.values()) and chosen > table["weight 0, k 1"]
 
 
+def test_nearest_prototype_shortcut_gives_the_general_rules_scores() -> None:
+    """With one prototype per category (the static table's set) the scores come from one
+    maximum.reduceat over rows grouped by category: bit for bit the general take + sort + sum on
+    the shipped set, whose rows arrive grouped; within float rounding when they arrive shuffled
+    (the product then runs over the rows in another order)."""
+    from routeiq_core._static_embedding import StaticEmbedder
+
+    static = CentroidSet.load(StaticEmbedder().default_centroids)
+    assert static.prototype_k == 1 and static.prototypes is not None and static.prototype_labels is not None
+    rng = np.random.default_rng(0)
+    for order, exact in ((np.arange(len(static.prototypes)), True), (rng.permutation(len(static.prototypes)), False)):
+        def make(order: np.ndarray = order) -> CentroidSet:
+            assert static.prototypes is not None and static.prototype_labels is not None
+            return CentroidSet(static.categories, static.matrix, static.easy, static.hard,
+                               embedding_model=static.embedding_model, prototypes=static.prototypes[order],
+                               prototype_labels=static.prototype_labels[order],
+                               prototype_weight=static.prototype_weight, prototype_k=1)
+        fast, general = make(), make()
+        assert fast._starts is not None
+        w = general.prototype_weight  # the general path: its rows in the given order, take + sort + sum
+        general._starts = None
+        general._stacked = np.vstack([(1 - w) * general.matrix, general.easy[None, :], general.hard[None, :],
+                                      w * general.prototypes]).astype(np.float32)
+        for _ in range(50):
+            v = rng.normal(size=static.dim).astype(np.float32)
+            v /= np.linalg.norm(v)
+            got, want = fast._scores(v), general._scores(v)
+            if exact:
+                assert got == want
+            else:
+                assert np.allclose(got[0], want[0], rtol=0, atol=1e-6) and got[1:] == want[1:]
+
+
 def test_choice_of_settings_is_deterministic_and_prefers_prototypes_on_split_clusters() -> None:
     from routeiq_core._centroids import choose_prototype_settings
 
