@@ -16,6 +16,10 @@ texts: the full model interleaved with its bare forward pass, then the static an
 paths interleaved with tokenization alone (the static path's floor); it prints each one's
 ratio to both and the cascade's escalation share.
 
+A third table runs the static decide() and a control (JSON round trips, nothing of RouteIQ)
+back to back, right after a bare forward pass and after a 3 ms pause: what the same work costs
+on warm and on cold caches.
+
     python benchmarks/decide_latency.py [--iterations 200]
 """
 
@@ -140,6 +144,46 @@ def measure_embedders(iterations: int) -> dict:
     return out
 
 
+def _control_work() -> None:
+    """Python work unrelated to RouteIQ (JSON round trips, ~0.2 ms warm): the control for what any
+    code pays when it runs right after something else evicted the caches."""
+    for _ in range(10):
+        json.loads(json.dumps(CONTROL_OBJECT))
+
+
+CONTROL_OBJECT = {"id": 1, "items": [{"name": w, "n": i} for i, w in enumerate(WORDS)], "ok": True}
+
+
+def measure_warm_and_cold(iterations: int) -> dict:
+    """The same work back to back (warm caches), right after a bare forward pass, and after a
+    3 ms pause: the static decide() and the control, short prompt, cached nothing but the table.
+
+    A microbenchmark loop keeps the caches warm; a server's decisions come after other work or
+    a pause, and this 2-core VM pays a fixed 0.1-0.3 ms for any code in that case, so the
+    targets' "short prompt" figures are read against the control."""
+    from routeiq_core import OnnxEmbedder, Router, StaticEmbedder
+
+    full = OnnxEmbedder(cache_size=0)
+    router = Router(embedder=StaticEmbedder())
+    router.decide(SHORT)
+    ids = full.token_ids(SHORT)
+    work = {"static decide": lambda: router.decide(SHORT), "control (JSON)": _control_work}
+    out: dict[str, dict[str, float]] = {}
+    for name, fn in work.items():
+        # "back to back": right after the same work (warm); then after a forward pass, after a pause
+        before = {"back to back": fn, "after a forward pass": lambda: full.forward(ids),
+                  "after a 3 ms pause": lambda: time.sleep(0.003)}
+        samples: dict[str, list[float]] = {k: [] for k in before}
+        for _ in range(iterations):  # the three conditions interleaved, so noise hits each alike
+            for condition, prepare in before.items():
+                prepare()
+                t0 = time.perf_counter()
+                fn()
+                samples[condition].append((time.perf_counter() - t0) * 1e3)
+        out[name] = {condition: statistics.median(v) for condition, v in samples.items()}
+    return out
+
+
 def subprocess_seconds(code: str, repeats: int = 3) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -157,6 +201,7 @@ def main() -> None:
 
     results = measure(args.iterations)
     embedders = measure_embedders(args.iterations)
+    warm_cold = measure_warm_and_cold(args.iterations)
     import_code = (
         "import time; t=time.perf_counter(); import routeiq_core; "
         "print(time.perf_counter()-t)"
@@ -183,6 +228,7 @@ def main() -> None:
         "peak_rss_mb": rss_kb / 1024,
         "chars_100k_over_tokens_256_p50": results["chars_100k"]["decide_p50_ms"] / results["tokens_256"]["decide_p50_ms"],
         "embedders": embedders,
+        "warm_and_cold_p50_ms": warm_cold,
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -203,6 +249,10 @@ def main() -> None:
                   f"{p50 / r['forward_p50_ms']:>9.3f}x {p50 / r['tokenize_p50_ms']:>10.2f}x "
                   f"{p50 - r['tokenize_p50_ms']:>12.3f} ms")
     print(f"cascade escalations: {embedders['cascade_escalations']:.0%} of decisions")
+    conditions = list(next(iter(warm_cold.values())))
+    print(f"\n{'short prompt, p50':<18}" + "".join(f"{c:>22}" for c in conditions))
+    for name, row in warm_cold.items():
+        print(f"{name:<18}" + "".join(f"{row[c]:>20.3f}ms" for c in conditions))
     print(f"\n100,000-char prompt / 256-token prompt (decide p50): "
           f"{summary['chars_100k_over_tokens_256_p50']:.2f}x  (target <= 1.5x)")
     print(f"import routeiq_core: {summary['import_routeiq_core_s']:.3f} s  (target < 0.5 s)")
