@@ -42,6 +42,10 @@ class RoutingDataset:
         users: optional user id per prompt (personalised strategies).
         embeddings: optional (n, dim) float32 L2-normalised prompt embeddings.
         embedding_model: sha256 of the embedding model that produced ``embeddings``.
+        instruction_embeddings: optional (n, dim) float32: the vector of each prompt's instruction
+            ("Summarise this: <text>"), pooled from the prompt's own forward pass as ``decide()``
+            does; a NaN row where a prompt has none. Evaluation passes them to the router, so an
+            instruction prompt is not embedded again.
         prices: optional model -> ModelPrice table (used when ``costs`` is None).
         name: a label for reports.
     """
@@ -55,6 +59,7 @@ class RoutingDataset:
     users: tuple[str | None, ...] | None = None
     embeddings: np.ndarray | None = None
     embedding_model: str | None = None
+    instruction_embeddings: np.ndarray | None = None
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     name: str = "dataset"
 
@@ -93,6 +98,12 @@ class RoutingDataset:
             if emb.ndim != 2 or emb.shape[0] != n:
                 raise DatasetError(f"{self.name}: embeddings must have shape ({n}, dim), got {emb.shape}")
             object.__setattr__(self, "embeddings", emb)
+        if self.instruction_embeddings is not None:
+            heads = np.asarray(self.instruction_embeddings, dtype=np.float32)
+            if self.embeddings is None or heads.shape != self.embeddings.shape:
+                raise DatasetError(f"{self.name}: instruction embeddings must have the embeddings' shape "
+                                   f"{None if self.embeddings is None else self.embeddings.shape}, got {heads.shape}")
+            object.__setattr__(self, "instruction_embeddings", heads)
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -117,8 +128,17 @@ class RoutingDataset:
             )
         return self.embeddings
 
-    def with_embeddings(self, embeddings: np.ndarray, embedding_model: str | None) -> RoutingDataset:
-        return replace(self, embeddings=embeddings, embedding_model=embedding_model)
+    def with_embeddings(self, embeddings: np.ndarray, embedding_model: str | None,
+                        instruction_embeddings: np.ndarray | None = None) -> RoutingDataset:
+        return replace(self, embeddings=embeddings, embedding_model=embedding_model,
+                       instruction_embeddings=instruction_embeddings)
+
+    def instruction_embedding(self, i: int) -> np.ndarray | None:
+        """Prompt ``i``'s instruction vector, or None (no instruction, or none were computed)."""
+        if self.instruction_embeddings is None:
+            return None
+        row = self.instruction_embeddings[i]
+        return row if np.isfinite(row).all() else None
 
     def subset(self, index: Sequence[int] | np.ndarray, name: str | None = None) -> RoutingDataset:
         idx = np.asarray(index, dtype=np.int64)
@@ -136,6 +156,7 @@ class RoutingDataset:
             users=pick(self.users),
             embeddings=None if self.embeddings is None else self.embeddings[idx],
             embedding_model=self.embedding_model,
+            instruction_embeddings=None if self.instruction_embeddings is None else self.instruction_embeddings[idx],
             prices=self.prices,
             name=name or self.name,
         )

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._embedding import Embedder, text_key
+from ._embedding import Embedder, embed_with_instruction, text_key
 from ._safe_io import check_regular_file
 from .errors import EmbeddingError, RouteIQWarning
 
 if TYPE_CHECKING:
     from ._dataset import RoutingDataset
 
-__all__ = ["EmbeddingCache", "default_cache_dir", "embed_dataset", "embed_texts"]
+__all__ = ["EmbeddingCache", "default_cache_dir", "embed_dataset", "embed_texts", "instruction_vectors"]
 
 KEY_DTYPE = "<U64"  # a sha256 hex digest
 #: Largest shard read (FLUSH_EVERY vectors of 384 float32 are 0.8 MB).
@@ -37,6 +37,8 @@ MAX_SHARD_BYTES = 256 * 1024 * 1024
 FLUSH_EVERY = 512
 #: Texts per embed_many call (granularity of the progress bar).
 CHUNK = 32
+#: Hashed before a text for the cache key of its instruction's vector (no prompt starts with NUL).
+INSTRUCTION_MARK = "\x00instruction\x00"
 
 
 def default_cache_dir() -> Path:
@@ -190,18 +192,73 @@ def embed_texts(
         if key not in cache and key not in missing:
             missing[key] = text
     if missing:
-        _embed_missing(list(missing.items()), embedder, cache, progress, dim)
+        _embed_missing(list(missing.items()), embedder.embed_many, cache, progress, dim)
     out = np.empty((len(texts), dim), dtype=np.float32)
     for i, key in enumerate(keys):
-        vec = cache.get(key)
-        if vec is None:  # pragma: no cover - _embed_missing stores every key or raises
-            raise EmbeddingError("embedding cache lost a vector it just stored")
-        out[i] = vec
+        out[i] = _stored(cache, key)
     return out, model_id
 
 
+def instruction_vectors(
+    texts: Sequence[str],
+    embedder: Embedder | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    *,
+    cache: EmbeddingCache | None = None,
+) -> np.ndarray:
+    """``(n, dim)`` float32: the vector of each text's instruction (``"Summarise this: <text>"``),
+    pooled from the text's own forward pass as ``decide()`` pools it, via the disk cache (keyed by
+    the text and a marker, beside the texts' own vectors); a NaN row for a text without one. The
+    same pass gives the text's own vector, which is cached too where it is missing, so a text
+    costs one forward pass for both."""
+    from ._instruction import instruction_of
+
+    if embedder is None:
+        from ._embedding import default_embedder
+
+        embedder = default_embedder()
+    dim = int(embedder.dim)
+    out = np.full((len(texts), dim), np.nan, dtype=np.float32)
+    heads = {i: h for i, h in enumerate(map(instruction_of, texts)) if h is not None}
+    if not heads:
+        return out
+    if cache is None:
+        cache = EmbeddingCache(cache_dir, embedder.model_id, dim)
+    cache.refresh()
+    keys = {i: text_key(INSTRUCTION_MARK + texts[i]) for i in heads}
+    missing = {keys[i]: texts[i] for i in heads if keys[i] not in cache}
+
+    wholes: dict[str, np.ndarray] = {}  # the texts' own vectors from the same passes
+
+    def pooled(chunk: Sequence[str]) -> np.ndarray:  # one forward pass per text, as decide() runs it
+        rows = []
+        for text in chunk:
+            whole, head = embed_with_instruction(embedder, text, instruction_of(text) or text)
+            wholes[text_key(text)] = whole
+            rows.append(head)
+        return np.vstack(rows)
+
+    if missing:
+        _embed_missing(list(missing.items()), pooled, cache, progress, dim)
+        new = [key for key in wholes if key not in cache]
+        if new:
+            cache.add(new, np.vstack([wholes[key] for key in new]).astype(np.float32))
+    for i, key in keys.items():
+        out[i] = _stored(cache, key)
+    return out
+
+
+def _stored(cache: EmbeddingCache, key: str) -> np.ndarray:
+    vec = cache.get(key)
+    if vec is None:  # pragma: no cover - _embed_missing stores every key or raises
+        raise EmbeddingError("embedding cache lost a vector it just stored")
+    return vec
+
+
 def _embed_missing(
-    items: list[tuple[str, str]], embedder: Embedder, cache: EmbeddingCache, progress: bool, dim: int
+    items: list[tuple[str, str]], embed: Callable[[list[str]], np.ndarray], cache: EmbeddingCache, progress: bool,
+    dim: int,
 ) -> None:
     pending_keys: list[str] = []
     pending_vecs: list[np.ndarray] = []
@@ -215,7 +272,7 @@ def _embed_missing(
     with _progress_bar(len(items), progress, "embedding") as bar:
         for start in range(0, len(items), CHUNK):
             chunk = items[start:start + CHUNK]
-            vectors = np.asarray(embedder.embed_many([text for _, text in chunk]), dtype=np.float32)
+            vectors = np.asarray(embed([text for _, text in chunk]), dtype=np.float32)
             if vectors.shape != (len(chunk), dim):
                 raise EmbeddingError(
                     f"embedder returned shape {vectors.shape} for {len(chunk)} texts; expected ({len(chunk)}, {dim})"
@@ -235,7 +292,8 @@ def embed_dataset(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> RoutingDataset:
-    """The data set with prompt embeddings, taken from the disk cache where present.
+    """The data set with prompt embeddings and its prompts' instruction vectors, taken from the
+    disk cache where present.
 
     The cache lives at ``cache_dir`` (default ``$ROUTEIQ_CACHE_DIR`` or
     ``~/.cache/routeiq``) under ``embeddings/<model sha256>/``; a second call on
@@ -247,8 +305,11 @@ def embed_dataset(
         embedder = default_embedder()
     if dataset.embeddings is not None and dataset.embedding_model == embedder.model_id:
         return dataset
-    vectors, model_id = embed_texts(dataset.prompts, embedder, cache_dir, progress)
-    return dataset.with_embeddings(vectors, model_id)
+    cache = EmbeddingCache(cache_dir, embedder.model_id, int(embedder.dim))
+    # Instruction prompts first: their passes also give (and cache) their own vectors.
+    heads = instruction_vectors(dataset.prompts, embedder, progress=progress, cache=cache)
+    vectors, model_id = embed_texts(dataset.prompts, embedder, progress=progress, cache=cache)
+    return dataset.with_embeddings(vectors, model_id, heads if np.isfinite(heads).any() else None)
 
 
 def warm(paths: Iterable[str | os.PathLike[str]], cache_dir: str | os.PathLike[str] | None = None,

@@ -117,9 +117,15 @@ class Featurizer:
 
     # ------------------------------------------------------------------ the stage
     def featurize(
-        self, request: Request, *, embedding: np.ndarray | None = None, clock: StageClock | None = None
+        self, request: Request, *, embedding: np.ndarray | None = None,
+        instruction_embedding: np.ndarray | None = None, clock: StageClock | None = None,
     ) -> Query:
-        """The query for one request; sub-steps are timed on ``clock`` (signals, load, embed, classify)."""
+        """The query for one request; sub-steps are timed on ``clock`` (signals, load, embed, classify).
+
+        ``embedding`` (and, for an "instruction: pasted text" prompt, ``instruction_embedding``, as
+        :func:`~routeiq_core._embedding_cache.instruction_vectors` makes it) skip the model: an
+        evaluation passes both from its cache. Without the instruction's vector such a prompt runs
+        the model once more to pool it."""
         clock = clock if clock is not None else StageClock()
         clock.start()
         text = analyse(request)
@@ -129,7 +135,9 @@ class Featurizer:
         routed = routed_text(request)
         head = cset.instruction(routed)
         head_vector = None
-        if head is not None:  # the instruction comes from the prompt's own forward pass
+        if head is not None and embedding is not None and instruction_embedding is not None:
+            head_vector = instruction_embedding
+        elif head is not None:  # the instruction comes from the prompt's own forward pass
             whole, head_vector = embed_with_instruction(self.embedder, routed, head)
             embedding = whole if embedding is None else embedding
         elif embedding is None:
@@ -176,9 +184,10 @@ class Featurizer:
             ),
         )
 
-    def query(self, request: Request, embedding: np.ndarray | None = None) -> Query:
-        """The query for a request (embedding it unless one is given)."""
-        return self.featurize(request, embedding=embedding)
+    def query(self, request: Request, embedding: np.ndarray | None = None,
+              instruction_embedding: np.ndarray | None = None) -> Query:
+        """The query for a request (embedding it unless one is given; see :meth:`featurize`)."""
+        return self.featurize(request, embedding=embedding, instruction_embedding=instruction_embedding)
 
     def _query(
         self, request: Request, text: TextSignals, routed: str, embedding: np.ndarray, cset: CentroidSet,

@@ -163,9 +163,12 @@ class Router:
         """Load the embedding model and the centroids now instead of on the first decision."""
         self.featurizer.load()
 
-    def make_query(self, request: Request | str, embedding: np.ndarray | None = None) -> Query:
-        """The strategy input for a request: embedding, category and signal features."""
-        return self.featurizer.query(request if isinstance(request, Request) else parse_request(request), embedding)
+    def make_query(self, request: Request | str, embedding: np.ndarray | None = None,
+                   instruction_embedding: np.ndarray | None = None) -> Query:
+        """The strategy input for a request: embedding, category and signal features (given
+        vectors skip the model: see :meth:`Featurizer.featurize`)."""
+        return self.featurizer.query(request if isinstance(request, Request) else parse_request(request), embedding,
+                                     instruction_embedding)
 
     # ------------------------------------------------------------------ the stages
     def _parse(self, prompt: Any, messages: Any, tools: Any, functions: Any, metadata: Any, profile: Any,

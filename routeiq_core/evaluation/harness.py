@@ -467,7 +467,8 @@ def router_queries(data: RoutingDataset, candidates: Sequence[Candidate], embedd
     assert data.embeddings is not None, "embed the data set first"
     with _progress(len(data), progress, "queries", "prompt") as bar:
         for i, prompt in enumerate(data.prompts):
-            queries.append(router.make_query(prompt, embedding=data.embeddings[i]))
+            queries.append(router.make_query(prompt, embedding=data.embeddings[i],
+                                             instruction_embedding=data.instruction_embedding(i)))
             if bar is not None:
                 bar.update(1)
     return queries

@@ -8,8 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routeiq_core import RoutingDataset, default_embedder
-from routeiq_core._embedding_cache import EmbeddingCache, embed_dataset, embed_texts
+import routeiq_core
+from routeiq_core import OnnxEmbedder, RoutingDataset, default_embedder
+from routeiq_core._embedding_cache import (
+    EmbeddingCache,
+    embed_dataset,
+    embed_texts,
+    instruction_vectors,
+)
+from routeiq_core._instruction import instruction_of
 from routeiq_core.errors import RouteIQWarning
 
 
@@ -117,3 +124,67 @@ def test_real_data_slice_embeds_once(data_dir: Path, cache_dir: Path) -> None:
     assert first.texts == 40 and second.texts == 0
     assert out.embeddings is not None and out.embeddings.shape == (40, 384)
     np.testing.assert_allclose(np.linalg.norm(out.embeddings, axis=1), 1.0, atol=1e-5)
+
+
+INSTRUCTION_PROMPTS = ["Summarise this article in two sentences: The council voted to expand the bike lanes downtown.",
+                       "What is the capital of France?",
+                       "Translate this paragraph into German: The meeting moved to Thursday because the venue flooded."]
+
+
+def counted_onnx(monkeypatch: pytest.MonkeyPatch) -> tuple[OnnxEmbedder, list[int]]:
+    """A real ONNX embedder (no in-memory cache) whose forward passes are counted."""
+    embedder = OnnxEmbedder(cache_size=0)
+    passes: list[int] = []
+    hidden = embedder._hidden
+
+    def counting(ids: Sequence[int]) -> np.ndarray:
+        passes.append(len(ids))
+        return hidden(ids)
+
+    monkeypatch.setattr(embedder, "_hidden", counting)
+    return embedder, passes
+
+
+def test_instruction_vectors_are_decides_and_come_from_the_cache_the_second_time(
+        cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each instruction prompt's vector is the one decide() pools from the prompt's own pass; a
+    prompt without an instruction gets a NaN row; a second call runs the model not at all."""
+    first, passes = counted_onnx(monkeypatch)
+    heads = instruction_vectors(INSTRUCTION_PROMPTS, first, cache_dir=cache_dir, progress=False)
+    assert len(passes) == 2  # the two instruction prompts, one pass each
+    for i in (0, 2):
+        text = INSTRUCTION_PROMPTS[i]
+        instruction = instruction_of(text)
+        assert instruction is not None
+        assert np.array_equal(heads[i], first.embed_with_instruction(text, instruction)[1])
+    assert np.isnan(heads[1]).all()
+    second, again = counted_onnx(monkeypatch)
+    assert np.array_equal(instruction_vectors(INSTRUCTION_PROMPTS, second, cache_dir=cache_dir, progress=False),
+                          heads, equal_nan=True)
+    assert again == []
+
+
+def test_evaluation_queries_of_instruction_prompts_run_no_forward_pass(
+        cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """router_queries on an embedded data set classifies instruction prompts from the cached
+    vectors (no forward pass; before, each ran the model again) exactly as decide() does."""
+    from routeiq_core.evaluation.harness import router_queries
+
+    embedding, first_passes = counted_onnx(monkeypatch)
+    ds = embed_dataset(small_dataset(INSTRUCTION_PROMPTS), embedding, cache_dir=cache_dir, progress=False)
+    assert len(first_passes) == 3  # one pass per prompt: an instruction prompt's gives both of its vectors
+    assert ds.embeddings is not None
+    for row, prompt in zip(ds.embeddings, INSTRUCTION_PROMPTS):
+        assert np.array_equal(row, OnnxEmbedder(cache_size=0).embed(prompt))
+    assert ds.instruction_embeddings is not None and ds.instruction_embedding(1) is None
+    assert ds.subset([2, 0]).instruction_embedding(1) is not None  # carried by a split
+    embedder, passes = counted_onnx(monkeypatch)
+    candidates = routeiq_core.Router().candidates
+    queries = router_queries(ds, candidates, embedder)
+    assert passes == []
+    decided = routeiq_core.Router(embedder=OnnxEmbedder(cache_size=0))
+    for prompt, query in zip(INSTRUCTION_PROMPTS, queries):
+        decision = decided.decide(prompt)
+        assert query.classification is not None
+        assert (query.classification.category, query.classification.confidence) == \
+            (decision.category, decision.confidence)
