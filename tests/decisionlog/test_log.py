@@ -249,6 +249,7 @@ def test_log_from_settings_and_config(tmp_path: Path, embedder: Any, monkeypatch
     router.close()
 
 
+@pytest.mark.filterwarnings("ignore:decision log .* write failed:routeiq_core.errors.DecisionLogWarning")  # the writer's, by design
 def test_feedback_without_the_log_reachable_is_queued(postgres: Any, embedder: Any) -> None:
     """When the log cannot be read to check an id, the report is queued and counted as unverified."""
     router = _router(embedder, postgres.url)
