@@ -228,13 +228,13 @@ def instruction_vectors(
     cache.refresh()
     keys = {i: text_key(INSTRUCTION_MARK + texts[i]) for i in heads}
     missing = {keys[i]: texts[i] for i in heads if keys[i] not in cache}
-
+    instruction = {texts[i]: head for i, head in heads.items()}
     wholes: dict[str, np.ndarray] = {}  # the texts' own vectors from the same passes
 
     def pooled(chunk: Sequence[str]) -> np.ndarray:  # one forward pass per text, as decide() runs it
         rows = []
         for text in chunk:
-            whole, head = embed_with_instruction(embedder, text, instruction_of(text) or text)
+            whole, head = embed_with_instruction(embedder, text, instruction[text])
             wholes[text_key(text)] = whole
             rows.append(head)
         return np.vstack(rows)
@@ -243,7 +243,7 @@ def instruction_vectors(
         _embed_missing(list(missing.items()), pooled, cache, progress, dim)
         new = [key for key in wholes if key not in cache]
         if new:
-            cache.add(new, np.vstack([wholes[key] for key in new]).astype(np.float32))
+            cache.add(new, np.vstack([wholes[key] for key in new]))
     for i, key in keys.items():
         out[i] = _stored(cache, key)
     return out
