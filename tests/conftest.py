@@ -22,6 +22,16 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Where the shared data sets are: ``$ROUTEIQ_SHARED_DATA``, else ``../shared/data`` beside the repository.
+
+    The path may not exist (a clone in /tmp); each test skips when the file it needs is missing.
+    """
+    env = os.environ.get("ROUTEIQ_SHARED_DATA")
+    return Path(env) if env else (Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

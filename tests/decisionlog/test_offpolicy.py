@@ -24,8 +24,6 @@ from routeiq_core.decisionlog._offpolicy import evaluate_policy, target_choices
 
 from .conftest import CANDIDATES, PROMPTS
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_exploration_logs_propensities_under_a_cost_cap(embedder: Any) -> None:
     exploration = Exploration(0.5, top_k=3, max_cost_ratio=float("inf"), seed=1)
@@ -89,12 +87,12 @@ def test_off_policy_needs_outcomes_and_embeddings(embedder: Any) -> None:
 
 
 @pytest.mark.slow
-def test_off_policy_estimates_match_the_truth_on_a_replay(tmp_path: Path, embedder: Any,
+def test_off_policy_estimates_match_the_truth_on_a_replay(tmp_path: Path, embedder: Any, shared_data: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     from routeiq_core.datasets import load_dataset
     from routeiq_core.evaluation.harness import candidates_for
 
-    data_file = (REPO / ".." / "shared" / "data" / "llmrouter" / "test.json").resolve()
+    data_file = shared_data / "llmrouter" / "test.json"
     if not data_file.exists():
         pytest.skip(f"shared data not found at {data_file}")
     data = load_dataset(data_file)

@@ -125,10 +125,10 @@ def test_disjoint_windows_are_fine(embedder: OnnxEmbedder) -> None:
     assert d.details["experiment"] == "now" and d.name == "mini"
 
 
-def _mmlu() -> tuple[np.ndarray, np.ndarray]:
+def _mmlu(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
     from routeiq_core.datasets import load_dataset
 
-    folder = (REPO / ".." / "shared" / "data" / "routellm" / "mmlu").resolve()
+    folder = shared_data / "routellm" / "mmlu"
     if not folder.exists():
         pytest.skip(f"shared data not found at {folder}")
     data = load_dataset(folder)
@@ -139,12 +139,12 @@ def _mmlu() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_the_statistics_on_a_replay_of_mmlu(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_statistics_on_a_replay_of_mmlu(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """MMLU's real per-prompt outcomes: control serves Mixtral; treatment serves GPT-4 on 24% of its
     requests (true difference: exactly 0.24 x the gap on this data, about 3 points). The report's
     sample size for that difference detects it in about 80% of runs; an A/A split almost never
     claims a difference."""
-    mixtral, gpt4 = _mmlu()
+    mixtral, gpt4 = _mmlu(shared_data)
     p = 0.03 / float(gpt4.mean() - mixtral.mean())
     true_diff = p * float(gpt4.mean() - mixtral.mean())
     rng = np.random.default_rng(0)

@@ -10,7 +10,6 @@ rule (``select_many``), costing each model at its train-set mean cost.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +21,8 @@ import pytest
 from routeiq_core import BaseStrategy, Candidate, Query, RoutingDataset, parse_request
 from routeiq_core._profiles import select_many
 
-REPO = Path(__file__).resolve().parents[2]
-
 #: Cost weights of the evaluation sweep (0 = quality only).
 COST_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
-
-
-def shared_data() -> Path:
-    env = os.environ.get("ROUTEIQ_SHARED_DATA")
-    return Path(env) if env else (REPO / ".." / "shared" / "data").resolve()
 
 
 # --------------------------------------------------------------------------- toy data
@@ -200,8 +192,8 @@ def _one_blas_thread():
 
 
 @pytest.fixture(scope="session")
-def llmrouter() -> LLMRouterSplit:
-    root = shared_data() / "llmrouter"
+def llmrouter(shared_data: Path) -> LLMRouterSplit:
+    root = shared_data / "llmrouter"
     if not (root / "train.json").is_file() or not (root / "test.json").is_file():
         pytest.skip(f"LLMRouter data not found at {root} (set ROUTEIQ_SHARED_DATA)")
     return load_llmrouter(root)
