@@ -13,7 +13,6 @@ from routeiq_core._embedding import TOKENIZER_PATH, load_tokenizer
 from routeiq_core._wordpiece import PieceEncoder
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = (REPO / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +91,12 @@ def test_another_pipeline_is_left_to_the_library() -> None:
     assert not PieceEncoder(NotSerialisable()).exact_ascii
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared data sets not found at {SHARED}")
-def test_the_shared_data_sets_tokenise_the_same(encoder: PieceEncoder) -> None:
+def test_the_shared_data_sets_tokenise_the_same(encoder: PieceEncoder, shared_data: Path) -> None:
     """Every string field of the first 2,000 rows of each shared JSONL file (about 12,000 texts)."""
+    if not shared_data.is_dir():
+        pytest.skip(f"shared data sets not found at {shared_data} (set ROUTEIQ_SHARED_DATA)")
     texts = []
-    for path in sorted(SHARED.rglob("*.jsonl")):
+    for path in sorted(shared_data.rglob("*.jsonl")):
         with path.open(encoding="utf-8") as fh:
             for i, line in enumerate(fh):
                 if i >= 2000:

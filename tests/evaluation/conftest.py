@@ -9,10 +9,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def data_dir(shared_data: Path) -> Path:
-    root = shared_data
-    if not root.is_dir():
-        pytest.skip(f"shared data sets not found at {root} (set ROUTEIQ_SHARED_DATA)")
-    return root
+    if not shared_data.is_dir():
+        pytest.skip(f"shared data sets not found at {shared_data} (set ROUTEIQ_SHARED_DATA)")
+    return shared_data
 
 
 @pytest.fixture

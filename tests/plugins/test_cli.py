@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -115,18 +114,18 @@ def test_cli_reports_a_broken_plugin_and_keeps_working(
 
 
 # --------------------------------------------------------------------------- routeiq train
-def _shared_data() -> Path:
-    root = Path(os.environ.get("ROUTEIQ_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    path = root / "routerbench" / "mbpp_train.csv"
+@pytest.fixture(scope="module")
+def mbpp_train(shared_data: Path) -> Path:
+    path = shared_data / "routerbench" / "mbpp_train.csv"
     if not path.is_file():
-        pytest.skip(f"shared RouterBench data not found at {root}; set ROUTEIQ_SHARED_DATA")
+        pytest.skip(f"shared RouterBench data not found at {shared_data}; set ROUTEIQ_SHARED_DATA")
     return path
 
 
 @pytest.fixture(scope="module")
-def knn_artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def knn_artifact(tmp_path_factory: pytest.TempPathFactory, mbpp_train: Path) -> tuple[Path, dict]:
     tmp = tmp_path_factory.mktemp("train")
-    argv = ["train", "--strategy", "knn", "--data", str(_shared_data()), "--out", str(tmp / "artifact"),
+    argv = ["train", "--strategy", "knn", "--data", str(mbpp_train), "--out", str(tmp / "artifact"),
             "--limit", "40", "--seed", "1", "--cache-dir", str(tmp / "cache"), "--no-progress", "--json",
             "--param", "k=5"]
     buf = io.StringIO()
@@ -194,9 +193,9 @@ def test_artifact_of_another_format_version_is_refused(knn_artifact: tuple[Path,
     ids=["unknown-strategy", "bad-param-value", "bad-param-syntax", "bad-format", "bad-limit"],
 )
 def test_train_bad_input_is_one_line_error(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mbpp_train: Path, argv: list[str], message: str
 ) -> None:
     """Bad train arguments exit 2 with one clear line, before any embedding."""
-    code, _, err = _run(capsys, "train", "--data", str(_shared_data()), "--out", str(tmp_path / "a"), *argv)
+    code, _, err = _run(capsys, "train", "--data", str(mbpp_train), "--out", str(tmp_path / "a"), *argv)
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "a").exists()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -67,12 +66,11 @@ def test_usable_by_name_through_registry_and_router(tmp_path: Path) -> None:
         Router(toy_candidates(data), strategy="example.clustr")
 
 
-def test_train_cli_and_from_artifact_by_name(tmp_path: Path) -> None:
+def test_train_cli_and_from_artifact_by_name(tmp_path: Path, shared_data: Path) -> None:
     """`routeiq train --strategy example.ridge` writes an artifact that Router.from_artifact loads by name."""
-    root = Path(os.environ.get("ROUTEIQ_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    data = root / "routerbench" / "mbpp_train.csv"
+    data = shared_data / "routerbench" / "mbpp_train.csv"
     if not data.is_file():
-        pytest.skip(f"shared RouterBench data not found at {root}; set ROUTEIQ_SHARED_DATA")
+        pytest.skip(f"shared RouterBench data not found at {shared_data}; set ROUTEIQ_SHARED_DATA")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["train", "--strategy", "example.ridge", "--data", str(data), "--out", str(tmp_path / "ridge"),
